@@ -1,0 +1,28 @@
+# The two commands: `make run` (Paygate on http://127.0.0.1:8000) and `make test`.
+# Both create .venv and install what they need on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test system-tools clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# DynamoDB Local needs Java 17+ and npm (to fetch it); install them if missing.
+system-tools:
+	@command -v java >/dev/null && command -v npm >/dev/null || { \
+	  echo "Installing Java and npm for DynamoDB Local ..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q default-jre-headless npm; }
+
+run: $(VENV)/.installed system-tools
+	$(PY) -m localdev.run
+
+test: $(VENV)/.installed system-tools
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .local .pytest_cache

@@ -1,0 +1,1 @@
+"""Paygate: everything but the routes. Importable without Chalice running."""

@@ -1,0 +1,97 @@
+"""The provider contract, and lazy loading of provider modules.
+
+Every provider module has the same shape, so a reader who knows one knows all:
+
+    NAME                                  the provider's name in the API and routes
+    create(order, product, payer)      -> Created(client_params, provider_data)
+    parse_notification(inbound)        -> Notification, or raises Rejected
+    SUCCESS                               the Reply the provider expects when we accept
+    failure(rejected)                  -> the Reply for a notification we refuse
+    query(order) / close(order) / refund(order, refund)   where the provider has them
+
+A module is imported only when a request needs it, so one provider's
+notification route never pays for another provider's imports.
+"""
+import importlib
+from dataclasses import dataclass, field
+
+MODULES = {
+    'codepay': 'chalicelib.providers.codepay',
+}
+
+PAID = 'paid'
+CLOSED = 'closed'
+REFUNDED = 'refunded'
+REFUND_FAILED = 'refund_failed'
+NOTHING = 'nothing'
+
+
+def load(name):
+    return importlib.import_module(MODULES[name])
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A request exactly as received: raw body bytes, decoded query pairs, lower-case headers."""
+    method: str
+    path: str
+    headers: dict
+    query: tuple
+    body: bytes
+
+    def header(self, name, default=''):
+        return self.headers.get(name.lower(), default)
+
+
+@dataclass(frozen=True)
+class Created:
+    """What provider.create returns: the client's parameters and what to keep on the order."""
+    client_params: dict
+    provider_data: dict = field(default_factory=dict)
+    expires_at: str = ''
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A verified notification, provider-neutral. Amounts are fen.
+
+    `event_id` is the provider's own id for this notification (dedupe key).
+    `kind` is PAID, CLOSED, REFUNDED, REFUND_FAILED or NOTHING (verified, nothing to do).
+    For refunds, `refund_no` is our refund_no (the provider's out_request_no /
+    out_refund_no), `refund_amount` the amount of that one refund and
+    `provider_trade_no` the provider's refund id.
+    """
+    event_id: str
+    kind: str
+    out_trade_no: str
+    amount: int = None
+    provider_trade_no: str = ''
+    refund_no: str = ''
+    refund_amount: int = None
+    detail: str = ''
+
+
+class Rejected(Exception):
+    """A notification we refuse. `code` is one of the reasons below; `message` is for logs."""
+
+    SIGNATURE = 'signature'
+    MALFORMED = 'malformed'
+    MERCHANT = 'merchant'
+    UNKNOWN_ORDER = 'unknown_order'
+    AMOUNT = 'amount'
+    STALE = 'stale'
+    PROBE = 'probe'
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Exact bytes, status and type of an answer to a provider."""
+    status: int
+    body: str
+    content_type: str = 'text/plain'
+    headers: dict = field(default_factory=dict)

@@ -1,0 +1,57 @@
+"""HTTP glue between Chalice requests/responses and chalicelib (no business logic)."""
+import functools
+import json
+import logging
+
+from chalice import Response
+
+from chalicelib.errors import ApiError
+from chalicelib.providers import Inbound
+
+log = logging.getLogger('paygate.web')
+JSON = 'application/json'
+
+
+def inbound(request):
+    """The raw request as providers sign it: body bytes, query pairs, lower-case headers."""
+    query = request.query_params
+    pairs = tuple((k, v) for k in query for v in query.getlist(k)) if query else ()
+    return Inbound(method=request.method, path=request.context.get('resourcePath', ''),
+                   headers={k.lower(): v for k, v in request.headers.items()},
+                   query=pairs, body=request.raw_body or b'')
+
+
+def json_response(status, body):
+    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
+                    headers={'Content-Type': JSON})
+
+
+def reply_response(reply):
+    headers = {'Content-Type': reply.content_type, **reply.headers} if reply.body else dict(reply.headers)
+    return Response(body=reply.body, status_code=reply.status, headers=headers)
+
+
+def json_body(request):
+    """The request's JSON object body; 415 for another content type, 400 for bad JSON."""
+    content_type = request.headers.get('content-type', '').split(';')[0].strip().lower()
+    if content_type != JSON:
+        raise ApiError(415, 'unsupported_media_type', 'send the body as application/json')
+    try:
+        return json.loads((request.raw_body or b'').decode('utf-8'))
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(400, 'invalid_json', 'the body is not valid UTF-8 JSON') from None
+
+
+def api(handler):
+    """Turn ApiErrors into their JSON answers and anything unexpected into a plain 500."""
+    @functools.wraps(handler)
+    def wrapped(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except ApiError as exc:
+            return json_response(exc.status, exc.body())
+        except Exception:
+            log.exception('unexpected error in %s', handler.__name__)
+            return json_response(500, {'error': {'code': 'internal_error',
+                                                 'message': 'something went wrong on our side'}})
+    return wrapped

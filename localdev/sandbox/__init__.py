@@ -1,0 +1,93 @@
+"""The provider sandbox: a local stand-in for every provider's servers.
+
+In the `local` stage each provider base URL points here. Each provider module
+answers its API like the provider does, and can send the provider's signed
+notification back to Paygate (a "pay" button for a human, a POST for scripts).
+Modules register routes as (method, path prefix) -> handler(request).
+"""
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from localdev.sandbox import codepay
+
+PROVIDERS = (codepay,)
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict
+    headers: dict
+    body: bytes
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+    content_type: str = 'application/json'
+
+
+def json_answer(data, status=200):
+    return Answer(status, json.dumps(data, ensure_ascii=False))
+
+
+class Sandbox:
+    """The sandbox HTTP server on 127.0.0.1, serving every provider module."""
+
+    def __init__(self, environ, port, paygate_url):
+        self.port = port
+        self.base_url = f'http://127.0.0.1:{port}'
+        self.routes = []
+        for module in PROVIDERS:
+            self.routes.extend(module.Emulator(environ, self.base_url, paygate_url).routes())
+        self.httpd = ThreadingHTTPServer(('127.0.0.1', port), self._handler_class())
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def dispatch(self, request):
+        for method, prefix, handler in self.routes:
+            if request.method == method and request.path.startswith(prefix):
+                return handler(request)
+        return json_answer({'error': f'no sandbox route for {request.method} {request.path}'}, 404)
+
+    def _handler_class(self):
+        sandbox = self
+
+        class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True
+
+            def _serve(self):
+                url = urlsplit(self.path)
+                length = int(self.headers.get('Content-Length') or 0)
+                request = Request(self.command, url.path,
+                                  dict(parse_qsl(url.query, keep_blank_values=True)),
+                                  {k.lower(): v for k, v in self.headers.items()},
+                                  self.rfile.read(length))
+                answer = sandbox.dispatch(request)
+                body = answer.body.encode('utf-8')
+                self.send_response(answer.status)
+                self.send_header('Content-Type', f'{answer.content_type}; charset=utf-8')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, fmt, *args):
+                pass
+
+        return Handler
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)

@@ -1,0 +1,78 @@
+"""Codepay's servers, emulated: creat_order (page=4 JSON) and signed notifications.
+
+Signing here is written from PROVIDERS.md §5 independently of
+chalicelib.providers.codepay, like the provider's own PHP would do it.
+"""
+import hashlib
+import html
+import secrets
+import threading
+import time
+from urllib.parse import urlencode
+
+import requests
+
+PREFIX = '/codepay'
+
+
+def php_sign(params, key):
+    """ksort, skip '' and sign, k=v joined by &, md5(joined . key)."""
+    joined = '&'.join(f'{k}={params[k]}' for k in sorted(params) if k != 'sign' and params[k] != '')
+    return hashlib.md5((joined + key).encode('utf-8')).hexdigest()
+
+
+class Emulator:
+    def __init__(self, environ, base_url, paygate_url):
+        self.merchant_id = environ.get('PAYGATE_CODEPAY_ID', '')
+        self.key = environ.get('PAYGATE_CODEPAY_KEY', '')
+        self.base_url = base_url
+        self.orders = {}
+        self.lock = threading.Lock()
+
+    def routes(self):
+        return [('GET', f'{PREFIX}/creat_order', self.create_order),
+                ('GET', f'{PREFIX}/pay/', self.pay_page),
+                ('POST', f'{PREFIX}/pay/', self.pay)]
+
+    def create_order(self, request):
+        from localdev.sandbox import json_answer
+        params = request.query
+        if params.get('id') != self.merchant_id:
+            return json_answer({'status': -1, 'msg': '商户ID错误'})
+        if params.get('sign') != php_sign(params, self.key):
+            return json_answer({'status': -2, 'msg': '签名错误'})
+        now = int(time.time())
+        order = {**params, 'codepay_order_id': str(now) + secrets.token_hex(3)}
+        with self.lock:
+            self.orders[params['pay_id']] = order
+        return json_answer({
+            'status': 0, 'msg': 'ok', 'pay_id': params['pay_id'], 'order_id': order['codepay_order_id'],
+            'money': params['price'], 'price': params['price'], 'type': params.get('type'),
+            'qrcode': f'{self.base_url}{PREFIX}/pay/{params["pay_id"]}',
+            'serverTime': now, 'endTime': now + int(params.get('outTime') or 360)})
+
+    def pay_page(self, request):
+        from localdev.sandbox import Answer
+        pay_id = request.path.rsplit('/', 1)[-1]
+        order = self.orders.get(pay_id)
+        if order is None:
+            return Answer(404, f'<p>No Codepay sandbox order {html.escape(pay_id)}</p>', 'text/html')
+        return Answer(200, f'''<!doctype html><title>Codepay sandbox</title>
+<h1>码支付 sandbox</h1><p>Order {html.escape(pay_id)}: ¥{html.escape(order["price"])}</p>
+<form method="post"><button>Pay</button></form>''', 'text/html')
+
+    def pay(self, request):
+        """Pay the order: send Paygate the signed notification, show what it answered."""
+        from localdev.sandbox import json_answer
+        pay_id = request.path.rsplit('/', 1)[-1]
+        order = self.orders.get(pay_id)
+        if order is None:
+            return json_answer({'error': f'no sandbox order {pay_id}'}, 404)
+        fields = {'pay_id': pay_id, 'money': order['price'], 'price': order['price'],
+                  'type': order.get('type', '1'), 'pay_no': 'CP' + secrets.token_hex(8),
+                  'param': order.get('param', ''), 'pay_time': str(int(time.time())), 'pay_tag': ''}
+        fields['sign'] = php_sign(fields, self.key)
+        reply = requests.post(order['notify_url'], data=urlencode(fields), timeout=10,
+                              headers={'Content-Type': 'application/x-www-form-urlencoded'})
+        return json_answer({'notified': order['notify_url'], 'pay_no': fields['pay_no'],
+                            'paygate_status': reply.status_code, 'paygate_answer': reply.text})

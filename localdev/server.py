@@ -1,0 +1,57 @@
+"""`chalice local`, started in-process, with Nagle's algorithm disabled.
+
+Stock `chalice local` writes headers and body separately; with Nagle and
+delayed ACKs every keep-alive request stalls ~44 ms. The handler below sets
+TCP_NODELAY (http.server's `disable_nagle_algorithm`).
+"""
+import os
+import threading
+
+from chalice.cli.factory import CLIFactory
+from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, LocalChalice,
+                           LocalDevServer)
+
+from localdev import PROJECT_ROOT
+
+
+class NoDelayRequestHandler(ChaliceRequestHandler):
+    disable_nagle_algorithm = True
+
+
+def stage_environment(stage):
+    """The environment variables `.chalice/config.json` gives a stage."""
+    factory = CLIFactory(str(PROJECT_ROOT), environ={})
+    return dict(factory.create_config_obj(chalice_stage_name=stage).environment_variables)
+
+
+def create_server(stage, host, port, overrides=None):
+    """A LocalDevServer for the app with the stage's variables (plus overrides) in os.environ."""
+    factory = CLIFactory(str(PROJECT_ROOT), environ=os.environ)
+    config = factory.create_config_obj(chalice_stage_name=stage)
+    os.environ.update(config.environment_variables)
+    os.environ.update(overrides or {})
+    app = factory.load_chalice_app()
+    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+    app.__class__ = CustomLocalChalice
+    return LocalDevServer(app, config, host, port, handler_cls=NoDelayRequestHandler)
+
+
+class BackgroundServer:
+    """Serve a LocalDevServer from a thread; used by tests and the benchmarks."""
+
+    def __init__(self, server):
+        self.server = server
+        self.thread = threading.Thread(target=server.serve_forever, daemon=True)
+
+    @property
+    def url(self):
+        return f'http://{self.server.host}:{self.server.port}'
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.server.shutdown()
+        self.server.server.server_close()
+        self.thread.join(timeout=10)
