@@ -83,7 +83,7 @@ class DynamoDBLocal:
                    '-port', str(self.port), '-sharedDb', '-disableTelemetry', *storage]
         self._log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self._log,
-                                        start_new_session=True)
+                                        cwd=home, start_new_session=True)
         try:
             ports.wait_listening(self.port, timeout, self.process)
         except RuntimeError as exc:
