@@ -31,8 +31,9 @@ def create_server(stage, host, port, overrides=None):
     os.environ.update(config.environment_variables)
     os.environ.update(overrides or {})
     app = factory.load_chalice_app()
-    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-    app.__class__ = CustomLocalChalice
+    if not isinstance(app, LocalChalice):  # the same app may be served again (tests)
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
     return LocalDevServer(app, config, host, port, handler_cls=NoDelayRequestHandler)
 
 

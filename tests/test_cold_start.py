@@ -1,0 +1,24 @@
+"""Cold start by construction: a route imports only what its code path needs."""
+import json
+import subprocess
+import sys
+
+from localdev import PROJECT_ROOT
+
+PROBE = '''
+import json, sys
+import app
+from chalicelib import handlers, notifications
+from chalicelib.providers import codepay
+heavy = ("boto3", "botocore", "requests", "Crypto", "defusedxml")
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy or
+                        m.startswith("chalicelib.providers."))))
+'''
+
+
+def test_importing_the_app_and_the_codepay_route_loads_nothing_heavy():
+    from tests.conftest import TEST_ENV
+    run = subprocess.run([sys.executable, '-c', PROBE], cwd=PROJECT_ROOT, env=TEST_ENV,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == ['chalicelib.providers.codepay']

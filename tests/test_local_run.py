@@ -1,0 +1,111 @@
+"""The README's run command, as a new user meets it: a real process, real ports, Ctrl-C."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from localdev import PROJECT_ROOT
+from localdev.ports import free_port
+from localdev.server import stage_environment
+from tests.helpers import codepay_sign
+
+LOCAL = stage_environment('local')
+PK = {'X-Api-Key': LOCAL['PAYGATE_PUBLISHABLE_KEYS']}
+
+
+class RunCommand:
+    def __init__(self, data_dir, extra_env=None):
+        self.port, self.sandbox_port = free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(('PAYGATE_', 'AWS_'))}
+        env.update(extra_env or {})
+        self.process = subprocess.Popen(
+            [sys.executable, '-m', 'localdev.run', '--port', str(self.port),
+             '--sandbox-port', str(self.sandbox_port), '--data-dir', str(data_dir)],
+            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.output = []
+        self._wait_for('Serving on')
+        self.url = f'http://127.0.0.1:{self.port}'
+
+    def _wait_for(self, text, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line and self.process.poll() is not None:
+                break
+            self.output.append(line)
+            if text in line:
+                return
+        self.stop()
+        raise AssertionError('run command did not start:\n' + ''.join(self.output))
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(timeout=30)
+        self.output.append(self.process.stdout.read())
+        return ''.join(self.output)
+
+
+def listening(port):
+    with socket.socket() as sock:
+        return sock.connect_ex(('127.0.0.1', port)) == 0
+
+
+def dynamodb_port(output):
+    line = next(line for line in output.splitlines() if line.startswith('DynamoDB: '))
+    return int(line.rsplit(':', 1)[1])
+
+
+def test_run_serves_codepay_end_to_end_and_ctrl_c_stops_everything(tmp_path):
+    run = RunCommand(tmp_path / 'data')
+    try:
+        engine_port = dynamodb_port(''.join(run.output))
+        created = requests.post(f'{run.url}/orders', headers=PK, timeout=10, json={
+            'provider': 'codepay', 'product_id': 'gold_60', 'payer': {'channel': 'alipay'}})
+        assert created.status_code == 201
+        order = created.json()
+        assert order['client_params']['qrcode'].startswith(f'http://127.0.0.1:{run.sandbox_port}/')
+        paid = requests.post(order['client_params']['qrcode'], timeout=10).json()
+        assert (paid['paygate_status'], paid['paygate_answer']) == (200, 'success')
+        shown = requests.get(f'{run.url}/orders/{order["order_id"]}', headers=PK, timeout=10).json()
+        assert shown['status'] == 'PAID' and shown['provider_trade_no'] == paid['pay_no']
+
+        fields = {'pay_id': order['out_trade_no'], 'money': '6.00', 'pay_no': paid['pay_no'], 'type': '1'}
+        fields['sign'] = codepay_sign(fields, LOCAL['PAYGATE_CODEPAY_KEY'])
+        again = requests.post(f'{run.url}/notify/codepay', data=fields, timeout=10)
+        assert again.text == 'success'
+        forged = requests.post(f'{run.url}/notify/codepay', data={**fields, 'pay_no': 'forged'}, timeout=10)
+        assert forged.text == 'fail'
+        assert requests.get(f'{run.url}/orders/{order["order_id"]}', headers=PK,
+                            timeout=10).json() == shown
+    finally:
+        output = run.stop()
+    assert run.process.returncode == 0, output
+    for port in (run.port, run.sandbox_port, engine_port):
+        assert not listening(port), f'port {port} still open after Ctrl-C'
+
+    restarted = RunCommand(tmp_path / 'data')
+    try:
+        kept = requests.get(f'{restarted.url}/orders/{order["order_id"]}', headers=PK, timeout=10)
+        assert kept.json()['status'] == 'PAID'
+    finally:
+        restarted.stop()
+
+
+def test_run_uses_another_dynamodb_endpoint_without_starting_one(tmp_path, dynamodb_local):
+    run = RunCommand(tmp_path / 'unused', {'PAYGATE_DYNAMODB_ENDPOINT': dynamodb_local.endpoint})
+    try:
+        output = ''.join(run.output)
+        assert 'Starting DynamoDB Local' not in output
+        assert dynamodb_port(output) == dynamodb_local.port
+        created = requests.post(f'{run.url}/orders', headers=PK, timeout=10, json={
+            'provider': 'codepay', 'product_id': 'test_1fen', 'payer': {'channel': 'qq'}})
+        assert created.status_code == 201
+    finally:
+        run.stop()
+    assert not (tmp_path / 'unused').exists()

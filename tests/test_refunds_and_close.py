@@ -1,0 +1,191 @@
+"""POST /orders/{id}/refunds and /close: the generic flows every provider plugs into."""
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from chalicelib import events, orders, providers, refunds, store
+from chalicelib.providers import REFUND_FAILED, REFUNDED, Notification
+from tests import fakepay
+from tests.helpers import SECRET, body_json, post_json
+
+
+@pytest.fixture(autouse=True)
+def fake_provider(monkeypatch):
+    monkeypatch.setitem(providers.MODULES, 'fakepay', 'tests.fakepay')
+    fakepay.calls.clear()
+    fakepay.behaviour.update(refund='succeeded', close='ok')
+
+
+def make_order(status='PAID', amount=1000):
+    order = {'order_id': 'ord_' + str(id(object())), 'out_trade_no': f'fake{id(object())}',
+             'provider': 'fakepay', 'product_id': 'gold_60', 'quantity': 1, 'amount': amount,
+             'currency': 'CNY', 'status': 'CREATED', 'created_at': '2026-11-22T08:00:00Z',
+             'expires_at': '2026-11-22T08:30:00Z', 'payer': {}, 'metadata': {},
+             'client_params': {'x': '1'}, 'refunded_amount': 0, 'refund_pending_amount': 0,
+             'version': 1}
+    store.insert_order(order, 'hash')
+    if status != 'CREATED':
+        assert store.commit_change(order['order_id'], 1, {'status': status}) == store.APPLIED
+    return store.get_order(order['order_id'])
+
+
+def event_types():
+    from chalicelib import aws, settings
+    scanned = aws.client('dynamodb').scan(TableName=settings.get().table_name)['Items']
+    return sorted(json.loads(i['payload']['S'])['type'] for i in scanned if i['pk']['S'].startswith('EVENT#'))
+
+
+def test_partial_then_full_refund(client):
+    order = make_order()
+    first = post_json(client, f'/orders/{order["order_id"]}/refunds',
+                      {'amount': 300, 'reason': 'one item', 'refund_no': 'refund-0001'}, SECRET)
+    assert first.status_code == 200
+    assert body_json(first)['status'] == 'SUCCEEDED'
+    assert body_json(first)['provider_refund_id'] == 'FRrefund-0001'
+    partial = store.get_order(order['order_id'])
+    assert (partial['status'], partial['refunded_amount'], partial['refund_pending_amount']) == ('PAID', 300, 0)
+    rest = post_json(client, f'/orders/{order["order_id"]}/refunds', {'amount': 700}, SECRET)
+    assert rest.status_code == 200
+    full = store.get_order(order['order_id'])
+    assert (full['status'], full['refunded_amount']) == ('REFUNDED', 1000)
+    assert event_types() == ['order.refunded', 'order.refunded']
+    shown = body_json(client.http.get(f'/orders/{order["order_id"]}', headers=SECRET))
+    assert shown['refunded_amount'] == 1000 and shown['status'] == 'REFUNDED'
+
+
+def test_a_retried_refund_never_pays_twice(client):
+    order = make_order()
+    body = {'amount': 300, 'refund_no': 'refund-0002'}
+    first = post_json(client, f'/orders/{order["order_id"]}/refunds', body, SECRET)
+    again = post_json(client, f'/orders/{order["order_id"]}/refunds', body, SECRET)
+    assert body_json(again) == body_json(first)
+    assert [c for c in fakepay.calls if c[0] == 'refund'] == [('refund', order['out_trade_no'], 'refund-0002', 300)]
+    assert store.get_order(order['order_id'])['refunded_amount'] == 300
+    other = post_json(client, f'/orders/{order["order_id"]}/refunds', {**body, 'amount': 301}, SECRET)
+    assert other.status_code == 409
+
+
+def test_refunds_cannot_exceed_the_amount(client):
+    order = make_order()
+    too_much = post_json(client, f'/orders/{order["order_id"]}/refunds', {'amount': 1001}, SECRET)
+    assert too_much.status_code == 422
+    assert body_json(too_much)['error']['code'] == 'refund_exceeds_amount'
+    assert post_json(client, f'/orders/{order["order_id"]}/refunds', {'amount': 1000}, SECRET).status_code == 200
+    assert post_json(client, f'/orders/{order["order_id"]}/refunds', {'amount': 1}, SECRET).status_code == 422
+    assert fakepay.calls == [('refund', order['out_trade_no'], fakepay.calls[0][2], 1000)]
+
+
+@pytest.mark.parametrize('body, field', [({'amount': 0}, 'amount'), ({'amount': '5'}, 'amount'),
+                                         ({}, 'amount'), ({'amount': 5, 'refund_no': 'a b'}, 'refund_no'),
+                                         ({'amount': 5, 'reason': 7}, 'reason')])
+def test_bad_refund_requests_are_400(client, body, field):
+    order = make_order()
+    response = post_json(client, f'/orders/{order["order_id"]}/refunds', body, SECRET)
+    assert response.status_code == 400 and body_json(response)['error']['field'] == field
+    assert fakepay.calls == []
+
+
+def test_unpaid_orders_are_not_refunded(client):
+    order = make_order('CREATED')
+    response = post_json(client, f'/orders/{order["order_id"]}/refunds', {'amount': 5}, SECRET)
+    assert response.status_code == 409
+    assert post_json(client, '/orders/ord_missing/refunds', {'amount': 5}, SECRET).status_code == 404
+
+
+def test_refused_refund_is_failed_and_releases_the_amount(client):
+    order = make_order()
+    fakepay.behaviour['refund'] = 'refused'
+    response = post_json(client, f'/orders/{order["order_id"]}/refunds',
+                         {'amount': 1000, 'refund_no': 'refund-0003'}, SECRET)
+    assert response.status_code == 502
+    assert store.get_refund(order['order_id'], 'refund-0003')['refund_status'] == 'FAILED'
+    stored = store.get_order(order['order_id'])
+    assert (stored['refunded_amount'], stored['refund_pending_amount']) == (0, 0)
+    fakepay.behaviour['refund'] = 'succeeded'
+    assert post_json(client, f'/orders/{order["order_id"]}/refunds', {'amount': 1000}, SECRET).status_code == 200
+
+
+def test_refund_in_progress_is_202_then_settled_by_the_providers_notification(client):
+    order = make_order()
+    fakepay.behaviour['refund'] = 'timeout'
+    response = post_json(client, f'/orders/{order["order_id"]}/refunds',
+                         {'amount': 400, 'refund_no': 'refund-0004'}, SECRET)
+    assert response.status_code == 202 and body_json(response)['status'] == 'PENDING'
+    assert store.get_order(order['order_id'])['refund_pending_amount'] == 400
+    note = Notification(event_id='rn-1', kind=REFUNDED, out_trade_no=order['out_trade_no'],
+                        provider_trade_no='FR-4', refund_no='refund-0004', refund_amount=400)
+    record = {'provider': 'fakepay', 'key': 'rn-1', 'last_seen': '2026-11-22T08:10:00Z'}
+    assert orders.apply_notification(store.get_order(order['order_id']), note, record) == store.APPLIED
+    assert orders.apply_notification(store.get_order(order['order_id']), note, record) == store.DUPLICATE
+    stored = store.get_order(order['order_id'])
+    assert (stored['refunded_amount'], stored['refund_pending_amount']) == (400, 0)
+    assert store.get_refund(order['order_id'], 'refund-0004')['refund_status'] == 'SUCCEEDED'
+    assert event_types() == ['order.refunded']
+
+
+def test_refund_made_at_the_provider_is_recorded_from_its_notification(moto_table):
+    order = make_order()
+    note = Notification(event_id='rn-2', kind=REFUNDED, out_trade_no=order['out_trade_no'],
+                        refund_no='console-1', refund_amount=1000)
+    record = {'provider': 'fakepay', 'key': 'rn-2', 'last_seen': '2026-11-22T08:10:00Z'}
+    assert orders.apply_notification(order, note, record) == store.APPLIED
+    assert store.get_order(order['order_id'])['status'] == 'REFUNDED'
+    over = Notification(event_id='rn-3', kind=REFUNDED, out_trade_no=order['out_trade_no'],
+                        refund_no='console-2', refund_amount=1)
+    assert orders.apply_notification(store.get_order(order['order_id']), over,
+                                      {**record, 'key': 'rn-3'}) == orders.IGNORED
+    assert store.get_order(order['order_id'])['refunded_amount'] == 1000
+
+
+def test_refund_failure_notification_releases_the_pending_amount(client):
+    order = make_order()
+    fakepay.behaviour['refund'] = 'processing'
+    post_json(client, f'/orders/{order["order_id"]}/refunds', {'amount': 250, 'refund_no': 'refund-0005'}, SECRET)
+    note = Notification(event_id='rn-4', kind=REFUND_FAILED, out_trade_no=order['out_trade_no'],
+                        refund_no='refund-0005', refund_amount=250)
+    record = {'provider': 'fakepay', 'key': 'rn-4', 'last_seen': '2026-11-22T08:10:00Z'}
+    assert orders.apply_notification(store.get_order(order['order_id']), note, record) == store.APPLIED
+    stored = store.get_order(order['order_id'])
+    assert (stored['refunded_amount'], stored['refund_pending_amount']) == (0, 0)
+    assert store.get_refund(order['order_id'], 'refund-0005')['refund_status'] == 'FAILED'
+
+
+def test_concurrent_refunds_never_exceed_the_amount(any_table):
+    """20 different refunds of 100 fen race for a 1000 fen order: exactly 10 go through."""
+    order = make_order()
+
+    def ask(number):
+        try:
+            return refunds.create(order['order_id'], {'amount': 100, 'refund_no': f'race-{number:04d}'})[0]
+        except Exception as exc:
+            return getattr(exc, 'status', repr(exc))
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(ask, range(20)))
+    assert sorted(outcomes, key=str) == [200] * 10 + [422] * 10, outcomes
+    stored = store.get_order(order['order_id'])
+    assert (stored['status'], stored['refunded_amount'], stored['refund_pending_amount']) == ('REFUNDED', 1000, 0)
+    assert len([c for c in fakepay.calls if c[0] == 'refund']) == 10
+
+
+def test_close_an_open_order(client):
+    order = make_order('CREATED')
+    response = post_json(client, f'/orders/{order["order_id"]}/close', {}, SECRET)
+    assert response.status_code == 200 and body_json(response)['status'] == 'CLOSED'
+    assert fakepay.calls == [('close', order['out_trade_no'])]
+    again = post_json(client, f'/orders/{order["order_id"]}/close', {}, SECRET)
+    assert again.status_code == 200
+    assert event_types() == ['order.closed']
+
+
+def test_close_refuses_paid_orders_and_reports_provider_failure(client):
+    paid = make_order('PAID')
+    assert post_json(client, f'/orders/{paid["order_id"]}/close', {}, SECRET).status_code == 409
+    fakepay.behaviour['close'] = 'SYSTEMERROR'
+    open_order = make_order('CREATED')
+    response = post_json(client, f'/orders/{open_order["order_id"]}/close', {}, SECRET)
+    assert response.status_code == 502
+    assert store.get_order(open_order['order_id'])['status'] == 'CREATED'
+    assert event_types() == []
