@@ -34,15 +34,15 @@ def create_refund(request, order_id):
     return web.json_response(status, refund)
 
 
-def notify(request, provider_name):
-    """A provider's notification; always answered in the provider's own format."""
-    if provider_name not in settings.get().providers:
+def notify(request, route):
+    """A provider's notification on /notify/<route>; always answered in the provider's format."""
+    provider = providers.load_notify(route)
+    if provider.NAME not in settings.get().providers:
         return web.json_response(404, {'error': {'code': 'not_found',
-                                                 'message': f'{provider_name} is not enabled'}})
+                                                 'message': f'{provider.NAME} is not enabled'}})
     try:
-        reply = notifications.handle(provider_name, web.inbound(request))
+        reply = notifications.handle(route, web.inbound(request))
     except Exception:
-        log.exception('%s notification failed on our side', provider_name)
-        rejected = providers.Rejected('internal', 'internal error')
-        reply = replace(providers.load(provider_name).failure(rejected), status=500)
+        log.exception('%s notification failed on our side', route)
+        reply = replace(provider.failure(providers.Rejected('internal', 'internal error')), status=500)
     return web.reply_response(reply)

@@ -24,9 +24,10 @@ UNVERIFIED_TTL = timedelta(days=30)
 PRIVATE_HEADERS = frozenset({'authorization', 'cookie', 'x-api-key'})
 
 
-def handle(provider_name, inbound):
-    """Process one inbound notification; return the providers.Reply to send."""
-    provider = providers.load(provider_name)
+def handle(route, inbound):
+    """Process one notification on /notify/<route>; return the providers.Reply to send."""
+    provider = providers.load_notify(route)
+    provider_name = provider.NAME
     if len(inbound.body) > BODY_LIMIT:
         rejected = Rejected('too_large', f'body of {len(inbound.body)} bytes')
         _store_unverified(provider_name, inbound, rejected, keep_body=False)

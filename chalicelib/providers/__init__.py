@@ -9,6 +9,11 @@ Every provider module has the same shape, so a reader who knows one knows all:
     failure(rejected)                  -> the Reply for a notification we refuse
     query(order) / close(order) / refund(order, refund)   where the provider has them
 
+A provider with several notification formats (WeChat Pay v2 XML and v3 JSON)
+may serve each notify route from its own module with the notification half of
+this shape (NAME, parse_notification, SUCCESS, failure); NOTIFY_ROUTES says
+which module serves which /notify/<route>.
+
 A module is imported only when a request needs it, so one provider's
 notification route never pays for another provider's imports.
 """
@@ -16,6 +21,10 @@ import importlib
 from dataclasses import dataclass, field
 
 MODULES = {
+    'codepay': 'chalicelib.providers.codepay',
+}
+
+NOTIFY_ROUTES = {
     'codepay': 'chalicelib.providers.codepay',
 }
 
@@ -27,7 +36,13 @@ NOTHING = 'nothing'
 
 
 def load(name):
+    """The module of provider `name` (creates orders, refunds, closes)."""
     return importlib.import_module(MODULES[name])
+
+
+def load_notify(route):
+    """The module that verifies and answers notifications on /notify/<route>."""
+    return importlib.import_module(NOTIFY_ROUTES[route])
 
 
 @dataclass(frozen=True)
