@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test system-tools clean
+.PHONY: run test compensate system-tools clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: $(VENV)/.installed system-tools
 
 test: $(VENV)/.installed system-tools
 	$(PY) -m pytest
+
+# One compensation pass against a running `make run` (give it the DynamoDB it printed).
+compensate: $(VENV)/.installed
+	$(PY) -m localdev.compensate
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache

@@ -1,4 +1,6 @@
-"""Paygate's routes. Each one hands the request to chalicelib.handlers."""
+"""Paygate's routes and event handlers. Each one hands over to chalicelib."""
+import os
+
 from chalice import Chalice
 
 from chalicelib import settings
@@ -37,3 +39,37 @@ def create_refund(order_id):
 @app.route('/notify/codepay', methods=['POST'], content_types=ANY)
 def notify_codepay():
     return _handlers().notify(app.current_request, 'codepay')
+
+
+@app.route('/events', methods=['GET'], content_types=ANY)
+def list_events():
+    return _handlers().list_events(app.current_request)
+
+
+@app.route('/events/{event_id}', methods=['GET'], content_types=ANY)
+def get_event(event_id):
+    return _handlers().get_event(app.current_request, event_id)
+
+
+@app.route('/events/{event_id}/resend', methods=['POST'], content_types=ANY)
+def resend_event(event_id):
+    return _handlers().resend_event(app.current_request, event_id)
+
+
+@app.on_sqs_message(queue=os.environ.get('PAYGATE_WEBHOOK_QUEUE', 'paygate-webhooks'), batch_size=1)
+def deliver_webhooks(event):
+    from chalicelib.webhooks import worker
+    for record in event:
+        worker.handle_message(record.body)
+
+
+@app.schedule('rate(1 minute)')
+def sweep_webhooks(event):
+    from chalicelib.webhooks import worker
+    worker.sweep()
+
+
+@app.schedule('rate(5 minutes)')
+def compensate(event):
+    from chalicelib import compensation
+    compensation.run()

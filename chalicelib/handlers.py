@@ -2,7 +2,7 @@
 import logging
 from dataclasses import replace
 
-from chalicelib import auth, notifications, orders, providers, refunds, settings, web
+from chalicelib import auth, events_api, notifications, orders, providers, refunds, settings, web
 
 log = logging.getLogger('paygate.handlers')
 
@@ -32,6 +32,24 @@ def create_refund(request, order_id):
     auth.require(request.headers, auth.SECRET)
     status, refund = refunds.create(order_id, web.json_body(request))
     return web.json_response(status, refund)
+
+
+@web.api
+def list_events(request):
+    auth.require(request.headers, auth.SECRET)
+    return web.json_response(200, events_api.list_events(dict(request.query_params or {})))
+
+
+@web.api
+def get_event(request, event_id):
+    auth.require(request.headers, auth.SECRET)
+    return web.json_response(200, events_api.get_event(event_id))
+
+
+@web.api
+def resend_event(request, event_id):
+    auth.require(request.headers, auth.SECRET)
+    return web.json_response(202, events_api.resend(event_id))
 
 
 def notify(request, route):

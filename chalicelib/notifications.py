@@ -15,7 +15,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from chalicelib import clock, orders, providers, store
-from chalicelib.providers import Rejected
+from chalicelib.providers import Inbound, Rejected
 
 log = logging.getLogger('paygate.notify')
 
@@ -37,6 +37,25 @@ def handle(route, inbound):
     except Rejected as rejected:
         _store_unverified(provider_name, inbound, rejected)
         return provider.failure(rejected)
+    try:
+        _apply_verified(provider_name, note, inbound)
+    except Rejected as rejected:
+        return provider.failure(rejected)
+    return provider.SUCCESS
+
+
+def apply_query_result(provider_name, note):
+    """A provider's answer to our query, applied like a verified notification.
+    Returns the outcome, or 'rejected' when the business checks refuse it."""
+    try:
+        return _apply_verified(provider_name, note, Inbound('QUERY', f'query/{provider_name}', {}, (), b''))
+    except Rejected:
+        return 'rejected'
+
+
+def _apply_verified(provider_name, note, inbound):
+    """Business checks, then the exactly-once change; the record is stored either way.
+    Raises Rejected (after storing the record) when the checks refuse the notification."""
     order = orders.find(note.out_trade_no)
     record = _record(provider_name, note.event_id, inbound, order)
     try:
@@ -46,11 +65,11 @@ def handle(route, inbound):
                     note.out_trade_no, rejected.message)
         store.record_notification({**record, 'verdict': 'rejected',
                                    'reason': f'{rejected.code}: {rejected.message}'})
-        return provider.failure(rejected)
+        raise
     outcome = orders.apply_notification(order, note, record)
     log.info('%s notification %s (%s) for order %s: %s', provider_name, note.event_id,
              note.kind, order['order_id'], outcome)
-    return provider.SUCCESS
+    return outcome
 
 
 def _check(provider_name, note, order):

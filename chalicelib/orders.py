@@ -24,6 +24,9 @@ IDEMPOTENCY_KEY = re.compile(r'\A[\x21-\x7e]{1,255}\Z')
 IDEMPOTENCY_TTL = timedelta(hours=24)
 IN_PROGRESS_GRACE = timedelta(seconds=30)
 MAX_QUANTITY = 999
+# While an order is CREATED it sits in the `work` index, where compensation finds it.
+OPEN_ORDER_WORK = 'OPEN_ORDER'
+LEAVES_OPEN = {'work_pk': None, 'work_at': None}
 PUBLIC_FIELDS = ('order_id', 'out_trade_no', 'provider', 'status', 'amount', 'currency',
                  'product_id', 'quantity', 'created_at', 'expires_at', 'client_params',
                  'metadata', 'paid_at', 'closed_at', 'provider_trade_no', 'refunded_amount')
@@ -164,6 +167,8 @@ def _new_order(request, product, stored_payer):
         'refunded_amount': 0,
         'refund_pending_amount': 0,
         'version': 1,
+        'work_pk': OPEN_ORDER_WORK,
+        'work_at': clock.rfc3339(now),
     }
 
 
@@ -244,7 +249,7 @@ def _change_for(order, note):
     status = order['status']
     if note.kind == providers.PAID:
         if status in (CREATED, CLOSED):
-            fields = {'status': PAID, 'paid_at': now}
+            fields = {'status': PAID, 'paid_at': now, **LEAVES_OPEN}
             if note.provider_trade_no:
                 fields['provider_trade_no'] = note.provider_trade_no
             return Change(fields, events.ORDER_PAID)
@@ -253,7 +258,7 @@ def _change_for(order, note):
         return f'order already {status}'
     if note.kind == providers.CLOSED:
         if status == CREATED:
-            return Change({'status': CLOSED, 'closed_at': now}, events.ORDER_CLOSED)
+            return Change({'status': CLOSED, 'closed_at': now, **LEAVES_OPEN}, events.ORDER_CLOSED)
         return f'order already {status}'
     if note.kind in (providers.REFUNDED, providers.REFUND_FAILED):
         from chalicelib import refunds
@@ -275,7 +280,7 @@ def close(order_id):
         except ProviderError as exc:
             raise ApiError(502, 'provider_error', f'{order["provider"]} could not close: {exc}') from None
     for _ in range(20):
-        fields = {'status': CLOSED, 'closed_at': clock.rfc3339(clock.now())}
+        fields = {'status': CLOSED, 'closed_at': clock.rfc3339(clock.now()), **LEAVES_OPEN}
         event = events.new_event(events.ORDER_CLOSED, {'order': view({**order, **fields})})
         if store.commit_change(order_id, order['version'], fields, event) == store.APPLIED:
             return view({**order, **fields})

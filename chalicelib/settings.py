@@ -84,6 +84,10 @@ class Env:
             raise SettingsError(f'setting {name} must be positive, got {value}')
         return value
 
+    def optional_secret(self, name):
+        value = self.optional(name)
+        return Secret(value) if value else None
+
     def words(self, name, default=''):
         return tuple(w.strip() for w in self.optional(name, default).split(',') if w.strip())
 
@@ -117,6 +121,8 @@ class Settings:
     secret_keys: Secret
     order_ttl_seconds: int
     providers: dict = field(default_factory=dict)
+    webhooks: Secret = None
+    webhook_queue_url: str = ''
 
     @classmethod
     def load(cls, environ):
@@ -134,6 +140,8 @@ class Settings:
             secret_keys=env.secret('PAYGATE_SECRET_KEYS'),
             order_ttl_seconds=env.integer('PAYGATE_ORDER_TTL_SECONDS', 1800),
             providers={name: PROVIDER_SETTINGS[name].load(env) for name in enabled},
+            webhooks=env.optional_secret('PAYGATE_WEBHOOKS'),
+            webhook_queue_url=env.optional('PAYGATE_WEBHOOK_QUEUE_URL'),
         )
 
     def provider(self, name):

@@ -12,6 +12,7 @@ A state change, the event it causes and the notification that caused it are
 written in one transaction, so a crash can never separate them.
 """
 import random
+import secrets
 import time
 from decimal import Decimal
 
@@ -131,9 +132,9 @@ def delete_order(order, idempotency_key=None):
 
 def update_order_fields(order_id, fields, required_status=None):
     """Set plain fields on an order; with required_status, only while it has that status."""
-    names, values, assignments = _assignments(fields)
+    names, values, expression = _update_expression(fields)
     request = {'TableName': _table(), 'Key': _key_attrs(order_key(order_id)),
-               'UpdateExpression': 'SET ' + ', '.join(assignments),
+               'UpdateExpression': expression,
                'ExpressionAttributeNames': names, 'ExpressionAttributeValues': values}
     if required_status:
         names['#status'] = 'status'
@@ -148,36 +149,47 @@ def update_order_fields(order_id, fields, required_status=None):
 
 def commit_change(order_id, expected_version, fields, event=None, notification=None, extra_items=()):
     """Apply `fields` to the order if it still has `expected_version`, atomically
-    with the event it causes and the notification that caused it.
+    with the event it causes (and its webhook deliveries) and the notification
+    that caused it. A None value removes the attribute.
 
     Returns APPLIED; DUPLICATE when the notification was already applied;
     STALE when the order changed since it was read (the caller re-reads and decides).
     """
-    names, values, assignments = _assignments(fields)
+    names, values, expression = _update_expression(
+        fields, ['#version = :next'])
     names['#version'] = 'version'
     values[':expected'] = {'N': str(expected_version)}
     values[':next'] = {'N': str(expected_version + 1)}
-    assignments.append('#version = :next')
     items = [{'Update': {
         'TableName': _table(), 'Key': _key_attrs(order_key(order_id)),
-        'UpdateExpression': 'SET ' + ', '.join(assignments),
+        'UpdateExpression': expression,
         'ConditionExpression': '#version = :expected',
         'ExpressionAttributeNames': names, 'ExpressionAttributeValues': values}}]
-    if event:
-        items.append(_put_new({'pk': f'EVENT#{event["id"]}', 'sk': 'EVENT', **event}))
+    notification_index = None
     if notification:
+        notification_index = len(items)
         items.append(_put_notification(notification))
     items.extend(extra_items)
+    if event:
+        items.extend(event_items(event))
     try:
         _transact(items)
     except Cancelled as exc:
         reasons = exc.codes()
-        if notification and reasons[len(items) - 1 - len(extra_items)] == 'ConditionalCheckFailed':
+        if notification_index is not None and reasons[notification_index] == 'ConditionalCheckFailed':
             return DUPLICATE
         if reasons[0] == 'ConditionalCheckFailed':
             return STALE
         raise
+    if event:
+        _after_commit(event)
     return APPLIED
+
+
+def _after_commit(event):
+    """Hand a committed event to the webhook queue; its delivery rows already make it safe."""
+    from chalicelib import events
+    events.announce(event)
 
 
 def put_item_if_new(item):
@@ -199,7 +211,7 @@ def record_notification(notification):
     An already applied record keeps its verdict; only its counters move.
     """
     key = {'pk': f'NOTIFY#{notification["provider"]}#{notification["key"]}', 'sk': 'NOTIFY'}
-    fields = {k: v for k, v in notification.items() if k not in ('first_seen',)}
+    fields = {k: v for k, v in notification.items() if v is not None}
     names, values, assignments = _assignments(fields)
     names['#first'] = 'first_seen'
     values[':first'] = _to_attr(notification['last_seen'])
@@ -226,12 +238,27 @@ def count_repeat(provider, notification_key, seen_at):
 
 
 def _assignments(fields):
+    """Names, values and SET clauses for `fields`; use _update_expression for None-as-REMOVE."""
     names, values, assignments = {}, {}, []
     for index, (name, value) in enumerate(fields.items()):
         names[f'#f{index}'] = name
         values[f':f{index}'] = _to_attr(value)
         assignments.append(f'#f{index} = :f{index}')
     return names, values, assignments
+
+
+def _update_expression(fields, extra_sets=()):
+    """An UpdateExpression that SETs fields and REMOVEs those whose value is None."""
+    present = {k: v for k, v in fields.items() if v is not None}
+    names, values, assignments = _assignments(present)
+    assignments.extend(extra_sets)
+    removed = [name for name, value in fields.items() if value is None]
+    for index, name in enumerate(removed):
+        names[f'#r{index}'] = name
+    expression = 'SET ' + ', '.join(assignments) if assignments else ''
+    if removed:
+        expression += ' REMOVE ' + ', '.join(f'#r{i}' for i in range(len(removed)))
+    return names, values, expression.strip()
 
 
 def _put_new(item):
@@ -295,10 +322,147 @@ def new_refund_item(refund):
 
 def pending_refund_update(order_id, refund_no, fields):
     """A transaction item changing a refund record that is still PENDING."""
-    names, values, assignments = _assignments(fields)
+    names, values, expression = _update_expression(fields)
     names['#rs'] = 'refund_status'
     values[':pending'] = {'S': 'PENDING'}
     return {'Update': {'TableName': _table(), 'Key': _key_attrs(refund_key(order_id, refund_no)),
-                       'UpdateExpression': 'SET ' + ', '.join(assignments),
+                       'UpdateExpression': expression,
                        'ConditionExpression': '#rs = :pending',
                        'ExpressionAttributeNames': names, 'ExpressionAttributeValues': values}}
+
+
+def event_key(event_id):
+    return {'pk': f'EVENT#{event_id}', 'sk': 'EVENT'}
+
+
+def delivery_key(event_id, endpoint_id):
+    return {'pk': f'EVENT#{event_id}', 'sk': f'DELIVERY#{endpoint_id}'}
+
+
+WEBHOOK_WORK = 'WEBHOOK'
+
+
+def event_items(event):
+    """Transaction items writing an event and its pending webhook deliveries, with index keys."""
+    item = {k: v for k, v in event.items() if k != 'deliveries'}
+    position = f'{event["created_at"]}#{event["id"]}'
+    item.update(gsi1pk='EVENT', gsi1sk=position, gsi2pk=f'SUBJECT#{event["subject"]}', gsi2sk=position)
+    items = [_put_new({**event_key(event['id']), **item})]
+    for delivery in event.get('deliveries', ()):
+        items.append(_put_new({**delivery_key(event['id'], delivery['endpoint_id']), **delivery,
+                               'work_pk': WEBHOOK_WORK, 'work_at': delivery['due_at']}))
+    return items
+
+
+def put_event(event, other_items=()):
+    """Write an event (and `other_items`) in one transaction, then announce it."""
+    _transact([*other_items, *event_items(event)])
+    _after_commit(event)
+
+
+def event_records(event_id):
+    """Every item of one event: the event, its deliveries and their attempts."""
+    return _query({'KeyConditionExpression': 'pk = :pk',
+                   'ExpressionAttributeValues': {':pk': {'S': f'EVENT#{event_id}'}}})
+
+
+def get_delivery(event_id, endpoint_id):
+    return _get(delivery_key(event_id, endpoint_id))
+
+
+def due_work(kind, until, limit=100):
+    """Items of the work index of `kind` due at or before `until` (RFC 3339), oldest first."""
+    return _query({'IndexName': 'work', 'Limit': limit,
+                   'KeyConditionExpression': 'work_pk = :kind AND work_at <= :until',
+                   'ExpressionAttributeValues': {':kind': {'S': kind}, ':until': {'S': until}}},
+                  max_items=limit)
+
+
+def lease_delivery(event_id, endpoint_id, now, until):
+    """Claim a pending delivery until `until`, unless someone holds an unexpired claim."""
+    try:
+        _client().update_item(
+            TableName=_table(), Key=_key_attrs(delivery_key(event_id, endpoint_id)),
+            UpdateExpression='SET lease_until = :until',
+            ConditionExpression='#state = :pending AND (attribute_not_exists(lease_until) OR lease_until < :now)',
+            ExpressionAttributeNames={'#state': 'state'},
+            ExpressionAttributeValues={':until': {'S': until}, ':now': {'S': now},
+                                       ':pending': {'S': 'pending'}})
+    except _client().exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def finish_attempt(event_id, endpoint_id, delivery_fields, attempt, counters):
+    """Record an attempt and its outcome: the delivery, the attempt, the event's counters."""
+    names, values, expression = _update_expression(delivery_fields)
+    items = [
+        {'Update': {'TableName': _table(), 'Key': _key_attrs(delivery_key(event_id, endpoint_id)),
+                    'UpdateExpression': expression, 'ExpressionAttributeNames': names,
+                    'ExpressionAttributeValues': values}},
+        {'Put': {'TableName': _table(), 'Item': _to_item({
+            'pk': f'EVENT#{event_id}',
+            'sk': f'ATTEMPT#{endpoint_id}#{attempt["at"]}#{attempt["number"]}#{secrets.token_hex(4)}',
+            **attempt})}},
+    ]
+    if counters:
+        items.append(_counter_update(event_key(event_id), counters))
+    _transact(items)
+
+
+def reset_deliveries(event_id, deliveries, counters):
+    """Write `deliveries` afresh, pending and due (resend), and set the event's counters."""
+    items = [{'Put': {'TableName': _table(), 'Item': _to_item({
+        **delivery_key(event_id, d['endpoint_id']), **d,
+        'work_pk': WEBHOOK_WORK, 'work_at': d['due_at']})}} for d in deliveries]
+    names, values, expression = _update_expression(counters)
+    items.append({'Update': {'TableName': _table(), 'Key': _key_attrs(event_key(event_id)),
+                             'UpdateExpression': expression, 'ExpressionAttributeNames': names,
+                             'ExpressionAttributeValues': values,
+                             'ConditionExpression': 'attribute_exists(pk)'}})
+    _transact(items)
+
+
+def _counter_update(key, counters):
+    names = {f'#c{i}': name for i, name in enumerate(counters)}
+    values = {f':c{i}': {'N': str(delta)} for i, delta in enumerate(counters.values())}
+    return {'Update': {'TableName': _table(), 'Key': _key_attrs(key),
+                       'UpdateExpression': 'ADD ' + ', '.join(f'#c{i} :c{i}' for i in range(len(counters))),
+                       'ExpressionAttributeNames': names, 'ExpressionAttributeValues': values}}
+
+
+def list_events(subject=None, limit=20, after=None, keep=None):
+    """Events oldest first (by subject when given), `limit` at most, starting after the
+    event position `after`; `keep(item)` filters. Returns (items, position of the last one
+    when more may follow)."""
+    index, key_name, key_value = ('events_by_time', 'gsi1pk', 'EVENT')
+    if subject:
+        index, key_name, key_value = ('events_by_subject', 'gsi2pk', f'SUBJECT#{subject}')
+    range_name = 'gsi1sk' if index == 'events_by_time' else 'gsi2sk'
+    request = {'IndexName': index, 'KeyConditionExpression': f'{key_name} = :key',
+               'ExpressionAttributeValues': {':key': {'S': key_value}}}
+    if after:
+        request['KeyConditionExpression'] += f' AND {range_name} > :after'
+        request['ExpressionAttributeValues'][':after'] = {'S': after}
+    found = _query(request, max_items=limit + 1, keep=keep)
+    more = len(found) > limit
+    found = found[:limit]
+    return found, (found[-1][range_name] if more and found else None)
+
+
+def _query(request, max_items=None, keep=None):
+    """Query with paging; stop once `max_items` items that `keep` accepts are found."""
+    found, start = [], None
+    while True:
+        page = dict(request, TableName=_table())
+        if start:
+            page['ExclusiveStartKey'] = start
+        reply = _client().query(**page)
+        for item in map(_from_item, reply.get('Items', [])):
+            if keep is None or keep(item):
+                found.append(item)
+                if max_items and len(found) >= max_items:
+                    return found
+        start = reply.get('LastEvaluatedKey')
+        if not start:
+            return found

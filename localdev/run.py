@@ -2,7 +2,9 @@
 
 Starts DynamoDB Local (data kept in .local/dynamodb-data) unless
 PAYGATE_DYNAMODB_ENDPOINT names another DynamoDB endpoint, creates the
-table, starts the provider sandbox on 127.0.0.1:8001, then serves the app.
+table, starts the provider sandbox on 127.0.0.1:8001 (with a merchant webhook
+receiver), a worker thread that delivers webhooks and runs compensation,
+then serves the app.
 Ctrl-C stops everything it started.
 """
 import argparse
@@ -14,6 +16,7 @@ from localdev import LOCAL_DIR
 from localdev.dynamodb_local import DynamoDBLocal, client_environment
 from localdev.sandbox import Sandbox
 from localdev.server import create_server, stage_environment
+from localdev.worker import LocalWorker
 
 HOST = '127.0.0.1'
 
@@ -38,6 +41,7 @@ def main(argv=None):
         paygate_url = f'http://{HOST}:{args.port}'
         running.enter_context(Sandbox({**os.environ, **stage_env}, args.sandbox_port, paygate_url))
         server = create_server(args.stage, HOST, args.port, overrides=stage_env)
+        running.enter_context(LocalWorker())
         print(f'DynamoDB: {endpoint}\nSandbox: http://{HOST}:{args.sandbox_port}\n'
               f'Paygate: {paygate_url} (stage {args.stage}); Ctrl-C stops everything.', flush=True)
         try:

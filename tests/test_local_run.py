@@ -51,6 +51,17 @@ class RunCommand:
         return ''.join(self.output)
 
 
+def wait_until_delivered(url, attempts=100):
+    """The local worker delivers within a second or two; poll the events API until it has."""
+    secret = {'Authorization': f'Bearer {LOCAL["PAYGATE_SECRET_KEYS"]}'}
+    for _ in range(attempts):
+        found = requests.get(url, headers=secret, timeout=10).json()['data']
+        if found and all(e['delivery_status'] == 'delivered' for e in found):
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f'events not delivered: {found}')
+
+
 def listening(port):
     with socket.socket() as sock:
         return sock.connect_ex(('127.0.0.1', port)) == 0
@@ -83,6 +94,9 @@ def test_run_serves_codepay_end_to_end_and_ctrl_c_stops_everything(tmp_path):
         assert forged.text == 'fail'
         assert requests.get(f'{run.url}/orders/{order["order_id"]}', headers=PK,
                             timeout=10).json() == shown
+        [event] = wait_until_delivered(f'{run.url}/events?order_id={order["order_id"]}')
+        received = requests.get(f'http://127.0.0.1:{run.sandbox_port}/merchant/webhooks', timeout=10)
+        assert received.json()['received'] == [{'id': event['id'], 'type': 'order.paid'}]
     finally:
         output = run.stop()
     assert run.process.returncode == 0, output

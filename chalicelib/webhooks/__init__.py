@@ -1,0 +1,1 @@
+"""Merchant webhooks: every event reaches every endpoint that wants it, signed, retried."""
