@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test compensate system-tools clean
+.PHONY: run test compensate bench system-tools clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(VENV)/.installed system-tools
 # One compensation pass against a running `make run` (give it the DynamoDB it printed).
 compensate: $(VENV)/.installed
 	$(PY) -m localdev.compensate
+
+# Cold start, per-notification cost and memory, as ratios to baselines measured in the same run.
+bench: $(VENV)/.installed system-tools
+	$(PY) -m bench.cold_start
+	$(PY) -m bench.notify_cost
+	$(PY) -m bench.memory
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache

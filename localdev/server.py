@@ -24,7 +24,7 @@ def stage_environment(stage):
     return dict(factory.create_config_obj(chalice_stage_name=stage).environment_variables)
 
 
-def create_server(stage, host, port, overrides=None):
+def create_server(stage, host, port, overrides=None, handler_cls=NoDelayRequestHandler):
     """A LocalDevServer for the app with the stage's variables (plus overrides) in os.environ."""
     factory = CLIFactory(str(PROJECT_ROOT), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
@@ -34,7 +34,7 @@ def create_server(stage, host, port, overrides=None):
     if not isinstance(app, LocalChalice):  # the same app may be served again (tests)
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
-    return LocalDevServer(app, config, host, port, handler_cls=NoDelayRequestHandler)
+    return LocalDevServer(app, config, host, port, handler_cls=handler_cls)
 
 
 class BackgroundServer:
