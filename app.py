@@ -37,3 +37,18 @@ def create_refund(order_id):
 @app.route('/notify/codepay', methods=['POST'], content_types=ANY)
 def notify_codepay():
     return _handlers().notify(app.current_request, 'codepay')
+
+
+@app.route('/cloudmarket', methods=['POST'], content_types=ANY)
+def cloudmarket():
+    return _handlers().cloudmarket(app.current_request)
+
+
+@app.route('/cloudmarket/login/{token}', methods=['GET'], content_types=ANY)
+def cloudmarket_login(token):
+    return _handlers().cloudmarket_login(app.current_request, token)
+
+
+@app.route('/instances/{sign_id}', methods=['GET'], content_types=ANY)
+def get_instance(sign_id):
+    return _handlers().get_instance(app.current_request, sign_id)

@@ -7,6 +7,11 @@ from chalicelib import clock
 ORDER_PAID = 'order.paid'
 ORDER_CLOSED = 'order.closed'
 ORDER_REFUNDED = 'order.refunded'
+INSTANCE_CREATED = 'instance.created'
+INSTANCE_RENEWED = 'instance.renewed'
+INSTANCE_MODIFIED = 'instance.modified'
+INSTANCE_EXPIRED = 'instance.expired'
+INSTANCE_DESTROYED = 'instance.destroyed'
 
 PENDING = 'pending'
 

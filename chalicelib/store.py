@@ -7,6 +7,9 @@ Items (single table, `pk`/`sk`; the README documents the design):
   IDEM#<key>              / IDEM           Idempotency-Key -> order_id (expires after 24 h)
   NOTIFY#<provider>#<id>  / NOTIFY         an inbound notification, raw, with its verdict
   EVENT#<event_id>        / EVENT          an event for the merchant's webhooks
+  INSTANCE#<signId>       / INSTANCE       a Cloud Marketplace SaaS instance
+  CMORDER#<orderId>       / CMORDER        marketplace orderId -> signId (one instance per order)
+  CMEVENT#<eventId>       / CMEVENT        a marketplace delivery, raw, with the answer it got
 
 A state change, the event it causes and the notification that caused it are
 written in one transaction, so a crash can never separate them.
@@ -20,6 +23,7 @@ from chalicelib import aws, settings
 APPLIED = 'applied'
 DUPLICATE = 'duplicate'
 STALE = 'stale'
+EXISTS = 'exists'
 
 _CONFLICT_RETRIES = 12
 
@@ -153,16 +157,7 @@ def commit_change(order_id, expected_version, fields, event=None, notification=N
     Returns APPLIED; DUPLICATE when the notification was already applied;
     STALE when the order changed since it was read (the caller re-reads and decides).
     """
-    names, values, assignments = _assignments(fields)
-    names['#version'] = 'version'
-    values[':expected'] = {'N': str(expected_version)}
-    values[':next'] = {'N': str(expected_version + 1)}
-    assignments.append('#version = :next')
-    items = [{'Update': {
-        'TableName': _table(), 'Key': _key_attrs(order_key(order_id)),
-        'UpdateExpression': 'SET ' + ', '.join(assignments),
-        'ConditionExpression': '#version = :expected',
-        'ExpressionAttributeNames': names, 'ExpressionAttributeValues': values}}]
+    items = [_versioned_update(order_key(order_id), expected_version, fields)]
     if event:
         items.append(_put_new({'pk': f'EVENT#{event["id"]}', 'sk': 'EVENT', **event}))
     if notification:
@@ -178,6 +173,20 @@ def commit_change(order_id, expected_version, fields, event=None, notification=N
             return STALE
         raise
     return APPLIED
+
+
+def _versioned_update(key, expected_version, fields):
+    """A transaction item setting `fields` on the item at `key` if it still has `expected_version`."""
+    names, values, assignments = _assignments(fields)
+    names['#version'] = 'version'
+    values[':expected'] = {'N': str(expected_version)}
+    values[':next'] = {'N': str(expected_version + 1)}
+    assignments.append('#version = :next')
+    return {'Update': {
+        'TableName': _table(), 'Key': _key_attrs(key),
+        'UpdateExpression': 'SET ' + ', '.join(assignments),
+        'ConditionExpression': '#version = :expected',
+        'ExpressionAttributeNames': names, 'ExpressionAttributeValues': values}}
 
 
 def put_item_if_new(item):
@@ -302,3 +311,85 @@ def pending_refund_update(order_id, refund_no, fields):
                        'UpdateExpression': 'SET ' + ', '.join(assignments),
                        'ConditionExpression': '#rs = :pending',
                        'ExpressionAttributeNames': names, 'ExpressionAttributeValues': values}}
+
+
+def instance_key(sign_id):
+    return {'pk': f'INSTANCE#{sign_id}', 'sk': 'INSTANCE'}
+
+
+def get_instance(sign_id):
+    return _get(instance_key(sign_id))
+
+
+def get_instance_pointer(order_id):
+    """{'sign_id': ...} of the instance made for a marketplace orderId, or None."""
+    return _get({'pk': f'CMORDER#{order_id}', 'sk': 'CMORDER'})
+
+
+def get_delivery(event_id):
+    return _get({'pk': f'CMEVENT#{event_id}', 'sk': 'CMEVENT'})
+
+
+def _delivery_put(delivery):
+    """A Put of a marketplace delivery record that never replaces an answered one,
+    nor one with another body."""
+    return {'Put': {
+        'TableName': _table(),
+        'Item': _to_item({'pk': f'CMEVENT#{delivery["event_id"]}', 'sk': 'CMEVENT', **delivery}),
+        'ConditionExpression': 'attribute_not_exists(#answer) AND '
+                               '(attribute_not_exists(#hash) OR #hash = :hash)',
+        'ExpressionAttributeNames': {'#answer': 'answer', '#hash': 'body_hash'},
+        'ExpressionAttributeValues': {':hash': {'S': delivery['body_hash']}}}}
+
+
+def put_delivery(delivery):
+    """Store a delivery record on its own; False when an answered or different one is there."""
+    try:
+        _client().put_item(**_delivery_put(delivery)['Put'])
+    except _client().exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def insert_instance(instance, event, delivery):
+    """Store a new instance, its orderId pointer, its event and the delivery's answer at once.
+
+    Returns APPLIED; EXISTS when the orderId already has an instance;
+    DUPLICATE when the delivery was answered meanwhile (or carries another body).
+    """
+    items = [_put_new({**instance_key(instance['sign_id']), **instance}),
+             _put_new({'pk': f'CMORDER#{instance["order_id"]}', 'sk': 'CMORDER',
+                       'sign_id': instance['sign_id']}),
+             _put_new({'pk': f'EVENT#{event["id"]}', 'sk': 'EVENT', **event}),
+             _delivery_put(delivery)]
+    try:
+        _transact(items)
+    except Cancelled as exc:
+        codes = exc.codes()
+        if codes[3] == 'ConditionalCheckFailed':
+            return DUPLICATE
+        if codes[1] == 'ConditionalCheckFailed':
+            return EXISTS
+        raise
+    return APPLIED
+
+
+def commit_instance_change(sign_id, expected_version, fields, event, delivery):
+    """Change an instance still at `expected_version`, with its event and the delivery's answer.
+
+    Returns APPLIED; DUPLICATE when the delivery was answered meanwhile;
+    STALE when the instance changed since it was read.
+    """
+    items = [_versioned_update(instance_key(sign_id), expected_version, fields),
+             _put_new({'pk': f'EVENT#{event["id"]}', 'sk': 'EVENT', **event}),
+             _delivery_put(delivery)]
+    try:
+        _transact(items)
+    except Cancelled as exc:
+        codes = exc.codes()
+        if codes[2] == 'ConditionalCheckFailed':
+            return DUPLICATE
+        if codes[0] == 'ConditionalCheckFailed':
+            return STALE
+        raise
+    return APPLIED
