@@ -159,7 +159,7 @@ def commit_change(order_id, expected_version, fields, event=None, notification=N
     """
     items = [_versioned_update(order_key(order_id), expected_version, fields)]
     if event:
-        items.append(_put_new({'pk': f'EVENT#{event["id"]}', 'sk': 'EVENT', **event}))
+        items.append(_event_put(event))
     if notification:
         items.append(_put_notification(notification))
     items.extend(extra_items)
@@ -187,6 +187,10 @@ def _versioned_update(key, expected_version, fields):
         'UpdateExpression': 'SET ' + ', '.join(assignments),
         'ConditionExpression': '#version = :expected',
         'ExpressionAttributeNames': names, 'ExpressionAttributeValues': values}}
+
+
+def _event_put(event):
+    return _put_new({'pk': f'EVENT#{event["id"]}', 'sk': 'EVENT', **event})
 
 
 def put_item_if_new(item):
@@ -357,21 +361,10 @@ def insert_instance(instance, event, delivery):
     Returns APPLIED; EXISTS when the orderId already has an instance;
     DUPLICATE when the delivery was answered meanwhile (or carries another body).
     """
-    items = [_put_new({**instance_key(instance['sign_id']), **instance}),
-             _put_new({'pk': f'CMORDER#{instance["order_id"]}', 'sk': 'CMORDER',
-                       'sign_id': instance['sign_id']}),
-             _put_new({'pk': f'EVENT#{event["id"]}', 'sk': 'EVENT', **event}),
-             _delivery_put(delivery)]
-    try:
-        _transact(items)
-    except Cancelled as exc:
-        codes = exc.codes()
-        if codes[3] == 'ConditionalCheckFailed':
-            return DUPLICATE
-        if codes[1] == 'ConditionalCheckFailed':
-            return EXISTS
-        raise
-    return APPLIED
+    return _transact_with_delivery([
+        _put_new({**instance_key(instance['sign_id']), **instance}),
+        _put_new({'pk': f'CMORDER#{instance["order_id"]}', 'sk': 'CMORDER', 'sign_id': instance['sign_id']}),
+        _event_put(event)], delivery, {1: EXISTS})
 
 
 def commit_instance_change(sign_id, expected_version, fields, event, delivery):
@@ -380,16 +373,25 @@ def commit_instance_change(sign_id, expected_version, fields, event, delivery):
     Returns APPLIED; DUPLICATE when the delivery was answered meanwhile;
     STALE when the instance changed since it was read.
     """
-    items = [_versioned_update(instance_key(sign_id), expected_version, fields),
-             _put_new({'pk': f'EVENT#{event["id"]}', 'sk': 'EVENT', **event}),
-             _delivery_put(delivery)]
+    return _transact_with_delivery([
+        _versioned_update(instance_key(sign_id), expected_version, fields),
+        _event_put(event)], delivery, {0: STALE})
+
+
+def _transact_with_delivery(items, delivery, outcomes):
+    """Write `items` and the delivery record in one transaction.
+
+    Returns APPLIED; DUPLICATE when the delivery record refused; otherwise
+    outcomes[i] for the first item i whose condition failed.
+    """
     try:
-        _transact(items)
+        _transact([*items, _delivery_put(delivery)])
     except Cancelled as exc:
         codes = exc.codes()
-        if codes[2] == 'ConditionalCheckFailed':
+        if codes[len(items)] == 'ConditionalCheckFailed':
             return DUPLICATE
-        if codes[0] == 'ConditionalCheckFailed':
-            return STALE
+        for index, outcome in outcomes.items():
+            if codes[index] == 'ConditionalCheckFailed':
+                return outcome
         raise
     return APPLIED

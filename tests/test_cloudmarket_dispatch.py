@@ -243,6 +243,8 @@ def test_an_unknown_action_is_a_clear_error(client, frozen, body):
     (b'action=a&action=b', FORM, 400),
     (b'productInfo=%7Bbad&action=createInstance', FORM, 400),
     (b'<xml><action>verifyInterface</action></xml>', {'Content-Type': 'text/xml'}, 400),
+    (b'[' * 60000, {'Content-Type': 'application/json'}, 400),
+    (b'productInfo=1&productInfo[timeSpan]=1&action=createInstance', FORM, 400),
     (b'{"action": "verifyInterface", "echoback": "' + b'x' * 70000 + b'"}', {}, 413),
 ])
 def test_malformed_bodies_are_refused(client, frozen, raw, headers, status):

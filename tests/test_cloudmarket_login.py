@@ -158,3 +158,22 @@ def test_assertion_round_trip():
     params = login.assertion('cm-1', 'secret', 1763780000)
     assert login.verify_assertion(params, 'secret', now=1763780000) == 'cm-1'
     assert params['signature'] == merchant_hmac(params['expires'], 'cm-1', 'secret')
+
+
+def test_the_readme_example_checks_paygate_assertions():
+    """The merchant's verify_assertion, exactly as the README documents it, against Paygate's output."""
+    import re
+    from localdev import PROJECT_ROOT
+    readme = (PROJECT_ROOT / 'README.md').read_text(encoding='utf-8')
+    [code] = [block for block in re.findall(r'```python\n(.*?)```', readme, re.S)
+              if 'def verify_assertion' in block]
+    namespace = {}
+    exec(compile(code, 'README.md', 'exec'), namespace)
+    verify = namespace['verify_assertion']
+    params = login.assertion('cm-readme', 'the-secret', 1763780000)
+    assert verify(params, 'the-secret', now=1763780000) == 'cm-readme'
+    for bad in ({**params, 'signId': 'cm-other'}, {**params, 'signature': '0' * 64}):
+        with pytest.raises(ValueError):
+            verify(bad, 'the-secret', now=1763780000)
+    with pytest.raises(ValueError):
+        verify(params, 'the-secret', now=1763780000 + 61)

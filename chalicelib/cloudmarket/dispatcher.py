@@ -91,7 +91,7 @@ def parse_body(inbound):
             raise invalid(f'the form body is malformed: {exc}') from None
     try:
         body = json.loads(inbound.body.decode('utf-8'))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ApiError(400, 'invalid_json', 'the body is neither UTF-8 JSON nor a form') from None
     if not isinstance(body, dict):
         raise invalid('the body must be a JSON object')
