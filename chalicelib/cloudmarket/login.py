@@ -79,9 +79,7 @@ def redirect(token, query):
 def assertion(sign_id, secret, now_seconds):
     """The query parameters that tell the merchant's website who logs in."""
     expires = str(int(now_seconds) + ASSERTION_SECONDS)
-    signature = hmac.new(secret.encode('utf-8'), f'{expires}.{sign_id}'.encode('utf-8'),
-                         hashlib.sha256).hexdigest()
-    return {'signId': sign_id, 'expires': expires, 'signature': signature}
+    return {'signId': sign_id, 'expires': expires, 'signature': _mac(secret, f'{expires}.{sign_id}').hex()}
 
 
 def with_query(url, params):
