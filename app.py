@@ -73,3 +73,18 @@ def sweep_webhooks(event):
 def compensate(event):
     from chalicelib import compensation
     compensation.run()
+
+
+@app.route('/cloudmarket', methods=['POST'], content_types=ANY)
+def cloudmarket():
+    return _handlers().cloudmarket(app.current_request)
+
+
+@app.route('/cloudmarket/login/{token}', methods=['GET'], content_types=ANY)
+def cloudmarket_login(token):
+    return _handlers().cloudmarket_login(app.current_request, token)
+
+
+@app.route('/instances/{sign_id}', methods=['GET'], content_types=ANY)
+def get_instance(sign_id):
+    return _handlers().get_instance(app.current_request, sign_id)

@@ -2,7 +2,7 @@
 import logging
 from dataclasses import replace
 
-from chalicelib import auth, events_api, notifications, orders, providers, refunds, settings, web
+from chalicelib import auth, errors, events_api, notifications, orders, providers, refunds, settings, web
 
 log = logging.getLogger('paygate.handlers')
 
@@ -64,3 +64,32 @@ def notify(request, route):
         log.exception('%s notification failed on our side', route)
         reply = replace(provider.failure(providers.Rejected('internal', 'internal error')), status=500)
     return web.reply_response(reply)
+
+
+@web.api
+def cloudmarket(request):
+    """POST /cloudmarket: a Tencent Cloud Marketplace delivery, answered in JSON."""
+    from chalicelib.cloudmarket import dispatcher
+    return web.reply_response(dispatcher.handle(web.inbound(request)))
+
+
+@web.api
+def cloudmarket_login(request, token):
+    """GET /cloudmarket/login/{token}: the authUrl; 302 to the merchant's website."""
+    _require_cloudmarket()
+    from chalicelib.cloudmarket import login
+    return web.redirect_response(login.redirect(token, web.inbound(request).query))
+
+
+@web.api
+def get_instance(request, sign_id):
+    """GET /instances/{sign_id}: a marketplace SaaS instance, for the merchant's back office."""
+    auth.require(request.headers, auth.SECRET)
+    _require_cloudmarket()
+    from chalicelib.cloudmarket import instances
+    return web.json_response(200, instances.view(instances.get(sign_id)))
+
+
+def _require_cloudmarket():
+    if settings.get().cloudmarket is None:
+        raise errors.not_found('Cloud Marketplace delivery is not enabled')

@@ -91,6 +91,17 @@ class Env:
     def words(self, name, default=''):
         return tuple(w.strip() for w in self.optional(name, default).split(',') if w.strip())
 
+    def flag(self, name):
+        """A yes/no setting: true/false (also 1/0, yes/no, on/off); absent means false."""
+        raw = self.optional(name, 'false').lower()
+        if raw not in _FLAGS:
+            raise SettingsError(f'setting {name} must be true or false, got {raw!r}')
+        return _FLAGS[raw]
+
+
+_FLAGS = {'true': True, '1': True, 'yes': True, 'on': True,
+          'false': False, '0': False, 'no': False, 'off': False}
+
 
 @dataclass(frozen=True)
 class CodepaySettings:
@@ -104,6 +115,25 @@ class CodepaySettings:
                    key=env.secret('PAYGATE_CODEPAY_KEY'),
                    base_url=env.optional('PAYGATE_CODEPAY_URL',
                                          'https://codepay.fateqq.com').rstrip('/'))
+
+
+@dataclass(frozen=True)
+class CloudMarketSettings:
+    """Tencent Cloud Marketplace SaaS delivery (README "Tencent Cloud Marketplace")."""
+    token: Secret
+    website: str
+    login_secret: Secret
+
+    @classmethod
+    def load(cls, env):
+        """The settings when PAYGATE_CLOUDMARKET_ENABLED is true; None otherwise."""
+        if not env.flag('PAYGATE_CLOUDMARKET_ENABLED'):
+            return None
+        website = env.required('PAYGATE_CLOUDMARKET_WEBSITE')
+        if not website.startswith(('https://', 'http://')):
+            raise SettingsError('setting PAYGATE_CLOUDMARKET_WEBSITE must be an http(s) URL')
+        return cls(token=env.secret('PAYGATE_CLOUDMARKET_TOKEN'), website=website,
+                   login_secret=env.secret('PAYGATE_CLOUDMARKET_LOGIN_SECRET'))
 
 
 PROVIDER_SETTINGS = {
@@ -123,6 +153,7 @@ class Settings:
     providers: dict = field(default_factory=dict)
     webhooks: Secret = None
     webhook_queue_url: str = ''
+    cloudmarket: CloudMarketSettings = None
 
     @classmethod
     def load(cls, environ):
@@ -142,6 +173,7 @@ class Settings:
             providers={name: PROVIDER_SETTINGS[name].load(env) for name in enabled},
             webhooks=env.optional_secret('PAYGATE_WEBHOOKS'),
             webhook_queue_url=env.optional('PAYGATE_WEBHOOK_QUEUE_URL'),
+            cloudmarket=CloudMarketSettings.load(env),
         )
 
     def provider(self, name):

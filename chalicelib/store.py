@@ -7,6 +7,9 @@ Items (single table, `pk`/`sk`; the README documents the design):
   IDEM#<key>              / IDEM           Idempotency-Key -> order_id (expires after 24 h)
   NOTIFY#<provider>#<id>  / NOTIFY         an inbound notification, raw, with its verdict
   EVENT#<event_id>        / EVENT          an event for the merchant's webhooks
+  INSTANCE#<signId>       / INSTANCE       a Cloud Marketplace SaaS instance
+  CMORDER#<orderId>       / CMORDER        marketplace orderId -> signId (one instance per order)
+  CMEVENT#<eventId>       / CMEVENT        a marketplace delivery, raw, with the answer it got
 
 A state change, the event it causes and the notification that caused it are
 written in one transaction, so a crash can never separate them.
@@ -21,6 +24,7 @@ from chalicelib import aws, settings
 APPLIED = 'applied'
 DUPLICATE = 'duplicate'
 STALE = 'stale'
+EXISTS = 'exists'
 
 _CONFLICT_RETRIES = 12
 
@@ -155,16 +159,7 @@ def commit_change(order_id, expected_version, fields, event=None, notification=N
     Returns APPLIED; DUPLICATE when the notification was already applied;
     STALE when the order changed since it was read (the caller re-reads and decides).
     """
-    names, values, expression = _update_expression(
-        fields, ['#version = :next'])
-    names['#version'] = 'version'
-    values[':expected'] = {'N': str(expected_version)}
-    values[':next'] = {'N': str(expected_version + 1)}
-    items = [{'Update': {
-        'TableName': _table(), 'Key': _key_attrs(order_key(order_id)),
-        'UpdateExpression': expression,
-        'ConditionExpression': '#version = :expected',
-        'ExpressionAttributeNames': names, 'ExpressionAttributeValues': values}}]
+    items = [_versioned_update(order_key(order_id), expected_version, fields)]
     notification_index = None
     if notification:
         notification_index = len(items)
@@ -190,6 +185,19 @@ def _after_commit(event):
     """Hand a committed event to the webhook queue; its delivery rows already make it safe."""
     from chalicelib import events
     events.announce(event)
+
+
+def _versioned_update(key, expected_version, fields):
+    """A transaction item changing the item at `key` if it still has `expected_version`
+    (None values are removed)."""
+    names, values, expression = _update_expression(fields, ['#version = :next'])
+    names['#version'] = 'version'
+    values[':expected'] = {'N': str(expected_version)}
+    values[':next'] = {'N': str(expected_version + 1)}
+    return {'Update': {
+        'TableName': _table(), 'Key': _key_attrs(key), 'UpdateExpression': expression,
+        'ConditionExpression': '#version = :expected',
+        'ExpressionAttributeNames': names, 'ExpressionAttributeValues': values}}
 
 
 def put_item_if_new(item):
@@ -466,3 +474,83 @@ def _query(request, max_items=None, keep=None):
         start = reply.get('LastEvaluatedKey')
         if not start:
             return found
+
+
+def instance_key(sign_id):
+    return {'pk': f'INSTANCE#{sign_id}', 'sk': 'INSTANCE'}
+
+
+def get_instance(sign_id):
+    return _get(instance_key(sign_id))
+
+
+def get_instance_pointer(order_id):
+    """{'sign_id': ...} of the instance made for a marketplace orderId, or None."""
+    return _get({'pk': f'CMORDER#{order_id}', 'sk': 'CMORDER'})
+
+
+def get_marketplace_delivery(event_id):
+    return _get({'pk': f'CMEVENT#{event_id}', 'sk': 'CMEVENT'})
+
+
+def _marketplace_delivery_put(delivery):
+    """A Put of a marketplace delivery record that never replaces an answered one,
+    nor one with another body."""
+    return {'Put': {
+        'TableName': _table(),
+        'Item': _to_item({'pk': f'CMEVENT#{delivery["event_id"]}', 'sk': 'CMEVENT', **delivery}),
+        'ConditionExpression': 'attribute_not_exists(#answer) AND '
+                               '(attribute_not_exists(#hash) OR #hash = :hash)',
+        'ExpressionAttributeNames': {'#answer': 'answer', '#hash': 'body_hash'},
+        'ExpressionAttributeValues': {':hash': {'S': delivery['body_hash']}}}}
+
+
+def put_marketplace_delivery(delivery):
+    """Store a marketplace delivery record on its own; False when an answered or different one is there."""
+    try:
+        _client().put_item(**_marketplace_delivery_put(delivery)['Put'])
+    except _client().exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def insert_instance(instance, event, delivery):
+    """Store a new instance, its orderId pointer, its event and the delivery's answer at once.
+
+    Returns APPLIED; EXISTS when the orderId already has an instance;
+    DUPLICATE when the delivery was answered meanwhile (or carries another body).
+    """
+    return _transact_with_delivery([
+        _put_new({**instance_key(instance['sign_id']), **instance}),
+        _put_new({'pk': f'CMORDER#{instance["order_id"]}', 'sk': 'CMORDER', 'sign_id': instance['sign_id']})],
+        event, delivery, {1: EXISTS})
+
+
+def commit_instance_change(sign_id, expected_version, fields, event, delivery):
+    """Change an instance still at `expected_version`, with its event and the delivery's answer.
+
+    Returns APPLIED; DUPLICATE when the delivery was answered meanwhile;
+    STALE when the instance changed since it was read.
+    """
+    return _transact_with_delivery([_versioned_update(instance_key(sign_id), expected_version, fields)],
+                                   event, delivery, {0: STALE})
+
+
+def _transact_with_delivery(items, event, delivery, outcomes):
+    """Write `items`, the marketplace delivery record and the event in one transaction.
+
+    Returns APPLIED; DUPLICATE when the delivery record refused; otherwise
+    outcomes[i] for the first item i whose condition failed.
+    """
+    try:
+        _transact([*items, _marketplace_delivery_put(delivery), *event_items(event)])
+    except Cancelled as exc:
+        codes = exc.codes()
+        if codes[len(items)] == 'ConditionalCheckFailed':
+            return DUPLICATE
+        for index, outcome in outcomes.items():
+            if codes[index] == 'ConditionalCheckFailed':
+                return outcome
+        raise
+    _after_commit(event)
+    return APPLIED

@@ -31,6 +31,12 @@ def reply_response(reply):
     return Response(body=reply.body, status_code=reply.status, headers=headers)
 
 
+def redirect_response(location):
+    """A 302 that is never cached and sends no Referer (the URL left behind may hold a token)."""
+    return Response(body='', status_code=302, headers={
+        'Location': location, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer'})
+
+
 def json_body(request):
     """The request's JSON object body; 415 for another content type, 400 for bad JSON."""
     content_type = request.headers.get('content-type', '').split(';')[0].strip().lower()

@@ -13,6 +13,9 @@ CODEPAY_KEY = 'codepay-test-key-0123456789'
 CODEPAY_ID = '60905'
 CODEPAY_URL = 'https://codepay.test'
 PUBLIC_URL = 'https://pay.test'
+CLOUDMARKET_TOKEN = 'paygate-test-token'
+CLOUDMARKET_LOGIN_SECRET = 'cloudmarket-login-secret-for-tests'
+CLOUDMARKET_WEBSITE = 'https://saas.merchant.test/welcome?from=cloudmarket'
 
 TEST_ENV = {
     'PAYGATE_STAGE': 'test',
@@ -25,6 +28,10 @@ TEST_ENV = {
     'PAYGATE_CODEPAY_ID': CODEPAY_ID,
     'PAYGATE_CODEPAY_KEY': CODEPAY_KEY,
     'PAYGATE_CODEPAY_URL': CODEPAY_URL,
+    'PAYGATE_CLOUDMARKET_ENABLED': 'true',
+    'PAYGATE_CLOUDMARKET_TOKEN': CLOUDMARKET_TOKEN,
+    'PAYGATE_CLOUDMARKET_WEBSITE': CLOUDMARKET_WEBSITE,
+    'PAYGATE_CLOUDMARKET_LOGIN_SECRET': CLOUDMARKET_LOGIN_SECRET,
     'AWS_ACCESS_KEY_ID': 'testing',
     'AWS_SECRET_ACCESS_KEY': 'testing',
     'AWS_DEFAULT_REGION': 'us-east-1',

@@ -22,3 +22,14 @@ def test_importing_the_app_and_the_codepay_route_loads_nothing_heavy():
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == ['chalicelib.providers.codepay']
+
+
+def test_the_cloudmarket_routes_load_nothing_heavy():
+    """The delivery and login code needs no provider module, no requests, no boto3 until DynamoDB."""
+    from tests.conftest import TEST_ENV
+    probe = PROBE.replace('from chalicelib.providers import codepay',
+                          'from chalicelib.cloudmarket import dispatcher, login, instances')
+    run = subprocess.run([sys.executable, '-c', probe], cwd=PROJECT_ROOT, env=TEST_ENV,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == []

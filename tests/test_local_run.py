@@ -72,7 +72,7 @@ def dynamodb_port(output):
     return int(line.rsplit(':', 1)[1])
 
 
-def test_run_serves_codepay_end_to_end_and_ctrl_c_stops_everything(tmp_path):
+def test_run_serves_codepay_and_cloudmarket_end_to_end_and_ctrl_c_stops_everything(tmp_path):
     run = RunCommand(tmp_path / 'data')
     try:
         engine_port = dynamodb_port(''.join(run.output))
@@ -97,6 +97,13 @@ def test_run_serves_codepay_end_to_end_and_ctrl_c_stops_everything(tmp_path):
         [event] = wait_until_delivered(f'{run.url}/events?order_id={order["order_id"]}')
         received = requests.get(f'http://127.0.0.1:{run.sandbox_port}/merchant/webhooks', timeout=10)
         assert received.json()['received'] == [{'id': event['id'], 'type': 'order.paid'}]
+
+        sandbox = f'http://127.0.0.1:{run.sandbox_port}/cloudmarket'
+        created = requests.post(f'{sandbox}/send/createInstance', timeout=10).json()
+        sign_id = created['paygate_answer']['signId']
+        assert created['paygate_answer']['appInfo']['authUrl'].startswith(f'{run.url}/cloudmarket/login/')
+        assert requests.get(f'{sandbox}/open/{sign_id}', timeout=10).json() == {
+            'logged_in': True, 'signId': sign_id}
     finally:
         output = run.stop()
     assert run.process.returncode == 0, output

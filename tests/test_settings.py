@@ -60,3 +60,29 @@ def test_references_resolve_on_first_use_once_per_container(paygate_env):
         ssm.put_parameter(Name='/paygate/test/codepay-key', Value='rotated', Type='SecureString',
                           Overwrite=True)
         assert loaded.provider('codepay').key.value == 'from-ssm'
+
+
+@pytest.mark.parametrize('name', ['PAYGATE_CLOUDMARKET_TOKEN', 'PAYGATE_CLOUDMARKET_WEBSITE',
+                                  'PAYGATE_CLOUDMARKET_LOGIN_SECRET'])
+def test_cloudmarket_settings_are_required_only_when_enabled(paygate_env, name):
+    paygate_env.delenv(name)
+    with pytest.raises(settings.SettingsError, match=name):
+        settings.Settings.load(__import__('os').environ)
+    paygate_env.setenv('PAYGATE_CLOUDMARKET_ENABLED', 'false')
+    assert settings.Settings.load(__import__('os').environ).cloudmarket is None
+    paygate_env.delenv('PAYGATE_CLOUDMARKET_ENABLED')
+    assert settings.Settings.load(__import__('os').environ).cloudmarket is None
+
+
+def test_cloudmarket_settings_are_checked_and_hidden(paygate_env):
+    loaded = settings.get().cloudmarket
+    assert loaded.token.value == TEST_ENV['PAYGATE_CLOUDMARKET_TOKEN']
+    assert TEST_ENV['PAYGATE_CLOUDMARKET_TOKEN'] not in repr(settings.get())
+    assert TEST_ENV['PAYGATE_CLOUDMARKET_LOGIN_SECRET'] not in repr(settings.get())
+    paygate_env.setenv('PAYGATE_CLOUDMARKET_ENABLED', 'sometimes')
+    with pytest.raises(settings.SettingsError, match='PAYGATE_CLOUDMARKET_ENABLED'):
+        settings.Settings.load(__import__('os').environ)
+    paygate_env.setenv('PAYGATE_CLOUDMARKET_ENABLED', 'TRUE')
+    paygate_env.setenv('PAYGATE_CLOUDMARKET_WEBSITE', 'saas.merchant.test')
+    with pytest.raises(settings.SettingsError, match='PAYGATE_CLOUDMARKET_WEBSITE'):
+        settings.Settings.load(__import__('os').environ)

@@ -7,13 +7,13 @@ Modules register routes as (method, path prefix) -> handler(request).
 """
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from localdev.sandbox import codepay, merchant
+from localdev.sandbox import cloudmarket, codepay, merchant
 
-PROVIDERS = (codepay, merchant)
+PROVIDERS = (codepay, cloudmarket, merchant)
 
 
 @dataclass
@@ -30,6 +30,7 @@ class Answer:
     status: int
     body: str
     content_type: str = 'application/json'
+    headers: dict = field(default_factory=dict)
 
 
 def json_answer(data, status=200):
@@ -73,6 +74,8 @@ class Sandbox:
                 self.send_response(answer.status)
                 self.send_header('Content-Type', f'{answer.content_type}; charset=utf-8')
                 self.send_header('Content-Length', str(len(body)))
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 
