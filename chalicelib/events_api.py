@@ -10,7 +10,8 @@ _CURSOR = re.compile(r'\A[0-9TZ:-]{20}#evt_[0-9a-f]{24}\Z')
 
 
 def list_events(params):
-    """Events oldest first; filters type, delivered, order_id; `cursor` continues a listing."""
+    """Events oldest first; filters type, delivered, order_id or instance_id (a marketplace
+    signId); `cursor` continues a listing."""
     limit = _limit(params.get('limit', '20'))
     after = _position(params.get('cursor'))
     wanted_type = params.get('type')
@@ -21,7 +22,8 @@ def list_events(params):
             return False
         return delivered is None or (events.delivery_status(item) in ('delivered', 'no_endpoints')) == delivered
 
-    found, last = store.list_events(params.get('order_id'), limit, after, keep)
+    subject = params.get('order_id') or params.get('instance_id')
+    found, last = store.list_events(subject, limit, after, keep)
     next_cursor = base64.urlsafe_b64encode(last.encode('ascii')).decode('ascii') if last else None
     return {'data': [events.view(item) for item in found], 'next_cursor': next_cursor,
             'has_more': next_cursor is not None}

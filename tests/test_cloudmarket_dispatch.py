@@ -337,3 +337,18 @@ def test_concurrent_creates_for_one_order_make_one_instance(request, backend, fr
     assert len(items('INSTANCE#')) == 1 and len(items('CMORDER#')) == 1
     assert [e['type'] for e in event_payloads()] == ['instance.created']
     assert len(set(text for _, text in answers)) == 1
+
+
+def test_instance_events_reach_the_merchant_webhooks(client, frozen, paygate_env):
+    import json as json_lib
+    from chalicelib import settings
+    from chalicelib.webhooks import delivery
+    from tests.helpers import SECRET
+    paygate_env.setenv('PAYGATE_WEBHOOKS', json_lib.dumps(
+        [{'id': 'saas', 'url': 'https://merchant.test/hooks', 'secrets': ['s'], 'events': ['instance.*']}]))
+    settings.reset()
+    sign_id = create(client)
+    listed = body_json(client.http.get(f'/events?instance_id={sign_id}', headers=SECRET))['data']
+    assert [(e['type'], e['delivery_status']) for e in listed] == [('instance.created', 'pending')]
+    assert listed[0]['data']['instance']['sign_id'] == sign_id
+    assert delivery.due(frozen.moment) == [(listed[0]['id'], 'saas')]
