@@ -37,3 +37,8 @@ def create_refund(order_id):
 @app.route('/notify/codepay', methods=['POST'], content_types=ANY)
 def notify_codepay():
     return _handlers().notify(app.current_request, 'codepay')
+
+
+@app.route('/notify/alipay', methods=['POST'], content_types=ANY)
+def notify_alipay():
+    return _handlers().notify(app.current_request, 'alipay')
