@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from localdev.sandbox import codepay
+from localdev.sandbox import alipay, codepay
 
-PROVIDERS = (codepay,)
+PROVIDERS = (codepay, alipay)
 
 
 @dataclass
@@ -30,6 +30,13 @@ class Answer:
     status: int
     body: str
     content_type: str = 'application/json'
+
+
+def prepare(local_dir):
+    """Let each provider module make what it needs before the run starts (sandbox keys)."""
+    for module in PROVIDERS:
+        if hasattr(module, 'prepare'):
+            module.prepare(local_dir)
 
 
 def json_answer(data, status=200):
