@@ -1,6 +1,7 @@
 """Alipay through the API: POST /orders, close, refunds, and query() — the gateway mocked at the transport."""
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import requests
@@ -11,6 +12,8 @@ from chalicelib.providers import CLOSED, PAID, alipay
 from tests import alipay_sdk
 from tests.alipay_fixtures import (APP_ID, GATEWAY, ORDER, alipay_env, alipay_keys,  # noqa: F401
                                    expect_gateway)
+from tests.certs import ca_name, issued_certificate
+from tests.conftest import reset_caches
 from tests.helpers import SECRET, body_json, post_json
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=timezone.utc)
@@ -56,8 +59,6 @@ def test_python_alipay_sdk_verifies_the_order_string(order, alipay_keys):
 
 def test_certificate_mode_adds_the_certificate_sns(alipay_env, paygate_env, client, alipay_keys):
     from alipay import DCAliPay
-    from pathlib import Path
-    from tests.certs import ca_name, issued_certificate
     root = (Path(__file__).parent / 'data' / 'alipay_root_cert.crt').read_text()
     app_cert = issued_certificate(alipay_keys.app.public, ca_name('app'), alipay_keys.alipay.private,
                                   ca_name('Ant Financial Certification Authority Class 1 R1'), serial=77)
@@ -67,7 +68,6 @@ def test_certificate_mode_adds_the_certificate_sns(alipay_env, paygate_env, clie
     for name, value in {'PAYGATE_ALIPAY_SIGN_MODE': 'cert', 'PAYGATE_ALIPAY_APP_CERT': app_cert,
                         'PAYGATE_ALIPAY_ROOT_CERT': root, 'PAYGATE_ALIPAY_PUBLIC_CERT': alipay_cert}.items():
         paygate_env.setenv(name, value)
-    from tests.conftest import reset_caches
     reset_caches()
     created = body_json(post_json(client, '/orders', ORDER))
     params = alipay_sdk.check_order_string(created['client_params']['order_string'], alipay_keys.app)
@@ -249,3 +249,14 @@ def test_gateway_http_errors_are_retryable(order, alipay_keys, http_mock):
     with pytest.raises(ProviderError) as failed:
         alipay.query(store.get_order(order['order_id']))
     assert failed.value.retryable and failed.value.code == 'http_502'
+
+
+def test_keys_pasted_as_bare_base64_work(alipay_env, paygate_env, client, alipay_keys):
+    """The Alipay console hands out keys as one base64 line, without PEM armour."""
+    def bare(pem):
+        return ''.join(line for line in pem.splitlines() if not line.startswith('-----'))
+    paygate_env.setenv('PAYGATE_ALIPAY_APP_PRIVATE_KEY', bare(alipay_keys.app.private_pem))
+    paygate_env.setenv('PAYGATE_ALIPAY_PUBLIC_KEY', bare(alipay_keys.alipay.public_pem))
+    reset_caches()
+    created = body_json(post_json(client, '/orders', ORDER))
+    alipay_sdk.check_order_string(created['client_params']['order_string'], alipay_keys.app)
