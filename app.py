@@ -88,3 +88,8 @@ def cloudmarket_login(token):
 @app.route('/instances/{sign_id}', methods=['GET'], content_types=ANY)
 def get_instance(sign_id):
     return _handlers().get_instance(app.current_request, sign_id)
+
+
+@app.route('/notify/alipay', methods=['POST'], content_types=ANY)
+def notify_alipay():
+    return _handlers().notify(app.current_request, 'alipay')

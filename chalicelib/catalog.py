@@ -12,12 +12,9 @@ Manager reference. The catalog is a JSON list of products:
 """
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 
 from chalicelib import settings
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class CatalogError(ValueError):
@@ -84,13 +81,10 @@ def _product(entry, index):
 
 
 def load(source):
-    if source.startswith('file:'):
-        path = PROJECT_ROOT / source[len('file:'):]
-        try:
-            return parse(path.read_text(encoding='utf-8'))
-        except OSError as exc:
-            raise CatalogError(f'cannot read catalog file {path}: {exc.strerror}') from None
-    return parse(settings.resolve(source))
+    try:
+        return parse(settings.resolve(source))
+    except settings.SettingsError as exc:
+        raise CatalogError(f'catalog: {exc}') from None
 
 
 _catalog = None

@@ -81,7 +81,8 @@ def _check(provider_name, note, order):
         raise Rejected(Rejected.AMOUNT, f'amount {note.amount} fen, order {order["order_id"]} '
                                         f'is {order["amount"]} fen')
     if note.kind in (providers.REFUNDED, providers.REFUND_FAILED):
-        if not note.refund_no or not note.refund_amount or note.refund_amount < 1:
+        amount = note.refund_amount if note.refunded_total is None else note.refunded_total
+        if not note.refund_no or not amount or amount < 1:
             raise Rejected(Rejected.MALFORMED, 'refund notification without refund number or amount')
 
 

@@ -9,6 +9,7 @@ A refund_no names a refund for good: asking again with the same refund_no
 """
 import re
 import secrets
+from dataclasses import replace
 
 from chalicelib import clock, events, orders, providers, store
 from chalicelib.errors import ApiError, ProviderError, conflict, invalid
@@ -133,6 +134,10 @@ def change_for_notification(order, note, now):
     refund = store.get_refund(order['order_id'], note.refund_no)
     if refund and refund['refund_status'] != PENDING:
         return f'refund {note.refund_no} already {refund["refund_status"]}'
+    if note.refund_amount is None:
+        note = _with_amount_from_total(order, refund, note)
+        if isinstance(note, str):
+            return note
     if refund and refund['amount'] != note.refund_amount:
         return f'refund {note.refund_no} is {refund["amount"]} fen, notification says {note.refund_amount}'
     if note.kind == providers.REFUND_FAILED:
@@ -151,6 +156,23 @@ def change_for_notification(order, note, now):
     if fields['refunded_amount'] + fields['refund_pending_amount'] > order['amount']:
         return f'refund {note.refund_no} would exceed the order amount'
     return orders.Change(fields, events.ORDER_REFUNDED, (extra,), {'refund': view({**refund, **done})})
+
+
+def _with_amount_from_total(order, refund, note):
+    """The note with this refund's amount, when the provider reported only its cumulative total.
+
+    A refund asked for here keeps its own amount. Otherwise the refund is what
+    the total adds to what the order already has refunded or reserved, so the
+    order never records more than the provider says was refunded. Derived from
+    the order as read for this attempt: a concurrent change makes the write
+    stale and the derivation is made again.
+    """
+    if refund:
+        return replace(note, refund_amount=refund['amount'])
+    known = order.get('refunded_amount', 0) + order.get('refund_pending_amount', 0)
+    if note.refunded_total <= known:
+        return f'refunds of {note.refunded_total} fen in total are already recorded'
+    return replace(note, refund_amount=note.refunded_total - known)
 
 
 def _failure_change(order, refund, note):

@@ -2,15 +2,21 @@
 
 `.chalice/config.json` sets the variables per stage. A value of the form
 `ssm:/path` or `secretsmanager:name` is a reference: it is resolved with boto3
-on first use and cached for the life of the container. Presence of every
+on first use and cached for the life of the container. `file:<path>` (from the
+project root) reads a local file the same way; the local stage uses it for
+keys that `make run` generates. Presence of every
 required variable is checked when the settings are loaded (at start), so a
 missing one fails immediately with its name.
 """
 import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from chalicelib import aws
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REFERENCES = ('ssm:', 'secretsmanager:', 'file:')
 
 _resolved = {}
 _lock = threading.Lock()
@@ -40,7 +46,7 @@ class Secret:
 
 def resolve(ref):
     """The plain value of `ref`, fetched once per container when it is a reference."""
-    if not ref.startswith(('ssm:', 'secretsmanager:')):
+    if not ref.startswith(REFERENCES):
         return ref
     with _lock:
         if ref not in _resolved:
@@ -50,6 +56,12 @@ def resolve(ref):
 
 def _fetch(ref):
     kind, _, name = ref.partition(':')
+    if kind == 'file':
+        path = PROJECT_ROOT / name
+        try:
+            return path.read_text(encoding='utf-8')
+        except OSError as exc:
+            raise SettingsError(f'cannot read {path}: {exc.strerror}') from None
     if kind == 'ssm':
         reply = aws.client('ssm').get_parameter(Name=name, WithDecryption=True)
         return reply['Parameter']['Value']
@@ -74,6 +86,10 @@ class Env:
     def secret(self, name):
         return Secret(self.required(name))
 
+    def optional_secret(self, name):
+        value = self.optional(name)
+        return Secret(value) if value else None
+
     def integer(self, name, default):
         raw = self.optional(name, str(default))
         try:
@@ -83,10 +99,6 @@ class Env:
         if value <= 0:
             raise SettingsError(f'setting {name} must be positive, got {value}')
         return value
-
-    def optional_secret(self, name):
-        value = self.optional(name)
-        return Secret(value) if value else None
 
     def words(self, name, default=''):
         return tuple(w.strip() for w in self.optional(name, default).split(',') if w.strip())
@@ -136,8 +148,51 @@ class CloudMarketSettings:
                    login_secret=env.secret('PAYGATE_CLOUDMARKET_LOGIN_SECRET'))
 
 
+@dataclass(frozen=True)
+class AlipaySettings:
+    """Alipay APP pay. Sign mode `key` (Alipay public key) or `cert` (public-key certificates).
+
+    app_id and seller_id are not secret, but may be references like the rest.
+    """
+    app_id: Secret
+    app_private_key: Secret
+    gateway_url: str
+    seller_id: Secret = None
+    alipay_public_key: Secret = None
+    alipay_public_cert: Secret = None
+    app_cert: Secret = None
+    root_cert: Secret = None
+
+    PRODUCTION = 'https://openapi.alipay.com/gateway.do'
+
+    @property
+    def cert_mode(self):
+        return self.alipay_public_cert is not None
+
+    @property
+    def verify_key(self):
+        """What Alipay's signatures are checked with: its public key or its public certificate."""
+        return (self.alipay_public_cert or self.alipay_public_key).value
+
+    @classmethod
+    def load(cls, env):
+        mode = env.optional('PAYGATE_ALIPAY_SIGN_MODE', 'key')
+        common = {'app_id': env.secret('PAYGATE_ALIPAY_APP_ID'),
+                  'app_private_key': env.secret('PAYGATE_ALIPAY_APP_PRIVATE_KEY'),
+                  'gateway_url': env.optional('PAYGATE_ALIPAY_GATEWAY', cls.PRODUCTION),
+                  'seller_id': env.optional_secret('PAYGATE_ALIPAY_SELLER_ID')}
+        if mode == 'key':
+            return cls(alipay_public_key=env.secret('PAYGATE_ALIPAY_PUBLIC_KEY'), **common)
+        if mode == 'cert':
+            return cls(alipay_public_cert=env.secret('PAYGATE_ALIPAY_PUBLIC_CERT'),
+                       app_cert=env.secret('PAYGATE_ALIPAY_APP_CERT'),
+                       root_cert=env.secret('PAYGATE_ALIPAY_ROOT_CERT'), **common)
+        raise SettingsError(f'PAYGATE_ALIPAY_SIGN_MODE must be key or cert, got {mode!r}')
+
+
 PROVIDER_SETTINGS = {
     'codepay': CodepaySettings,
+    'alipay': AlipaySettings,
 }
 
 

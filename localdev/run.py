@@ -14,7 +14,7 @@ import sys
 
 from localdev import LOCAL_DIR
 from localdev.dynamodb_local import DynamoDBLocal, client_environment
-from localdev.sandbox import Sandbox
+from localdev.sandbox import Sandbox, prepare as prepare_sandbox
 from localdev.server import create_server, stage_environment
 from localdev.worker import LocalWorker
 
@@ -37,6 +37,7 @@ def main(argv=None):
             endpoint = engine.endpoint
         os.environ.update(client_environment(endpoint))
         stage_env = _on_ports(stage_environment(args.stage), args.port, args.sandbox_port)
+        prepare_sandbox(LOCAL_DIR)
         _prepare(stage_env)
         paygate_url = f'http://{HOST}:{args.port}'
         running.enter_context(Sandbox({**os.environ, **stage_env}, args.sandbox_port, paygate_url))

@@ -18,3 +18,22 @@ def self_signed_certificate(pycryptodome_key, common_name='Paygate Test', serial
                    .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
                    .sign(key, hashes.SHA256()))
     return certificate.public_bytes(serialization.Encoding.PEM).decode('ascii')
+
+
+def ca_name(common_name, organization='Ant Financial', unit='Certification Authority', country='CN'):
+    """An issuer/subject name in the order Alipay's certificates use (C, O, OU, CN)."""
+    return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, country),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def issued_certificate(subject_public_key, subject, issuer_private_key, issuer, serial,
+                       algorithm=None):
+    """PEM of a certificate for `subject_public_key` signed by `issuer_private_key` (cryptography keys)."""
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+                   .public_key(subject_public_key).serial_number(serial)
+                   .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
+                   .sign(issuer_private_key, algorithm or hashes.SHA256()))
+    return certificate.public_bytes(serialization.Encoding.PEM).decode('ascii')

@@ -1,15 +1,13 @@
 """POST /notify/codepay: verification, business checks, exactly-once, what Codepay is answered."""
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
-from chalicelib import aws, settings, store
-from localdev.server import BackgroundServer, create_server
+from chalicelib import store
 from tests.codepay_fixtures import expect_create
 from tests.conftest import CODEPAY_ID
-from tests.helpers import FORM, PUBLISHABLE, body_json, codepay_notification, form_body, post_json
+from tests.helpers import (FORM, PUBLISHABLE, assert_text_answer, assert_unchanged, body_json,
+                           codepay_notification, form_body, post_concurrently, post_json, table_items)
 
 ORDER = {'provider': 'codepay', 'product_id': 'gold_60', 'payer': {'channel': 'alipay'}}
 
@@ -25,31 +23,15 @@ def notify(client, fields=None, body=None, headers=FORM):
                             body=body if body is not None else form_body(fields))
 
 
-def items(prefix):
-    found = aws.client('dynamodb').scan(TableName=settings.get().table_name)['Items']
-    return [item for item in found if item['pk']['S'].startswith(prefix)]
-
-
-def assert_answer(response, text):
-    assert response.body == text.encode('ascii')
-    assert response.headers['Content-Type'] == 'text/plain'
-
-
-def assert_unchanged(order_id):
-    stored = store.get_order(order_id)
-    assert stored['status'] == 'CREATED' and stored['version'] == 1
-    assert items('EVENT#') == []
-
-
 def test_valid_notification_pays_the_order_once(client, order):
     response = notify(client, codepay_notification(order['out_trade_no']))
     assert response.status_code == 200
-    assert_answer(response, 'success')
+    assert_text_answer(response, 'success')
     shown = body_json(client.http.get(f'/orders/{order["order_id"]}', headers=PUBLISHABLE))
     assert shown['status'] == 'PAID'
     assert shown['provider_trade_no'] == 'CP20261122000001'
     assert shown['paid_at']
-    [event] = items('EVENT#')
+    [event] = table_items('EVENT#')
     payload = json.loads(event['payload']['S'])
     assert payload['type'] == 'order.paid'
     assert payload['data']['order']['status'] == 'PAID'
@@ -61,7 +43,7 @@ def test_valid_notification_pays_the_order_once(client, order):
 
 def test_unknown_fields_are_signed_too(client, order):
     fields = codepay_notification(order['out_trade_no'], trade_tag='new-field')
-    assert_answer(notify(client, fields), 'success')
+    assert_text_answer(notify(client, fields), 'success')
 
 
 @pytest.mark.parametrize('field, value', [
@@ -73,21 +55,21 @@ def test_a_tampered_field_is_refused(client, order, field, value):
     fields[field] = value
     response = notify(client, fields)
     assert response.status_code == 400
-    assert_answer(response, 'fail')
+    assert_text_answer(response, 'fail')
     assert_unchanged(order['order_id'])
-    [record] = items('NOTIFY#')
+    [record] = table_items('NOTIFY#')
     assert record['verdict']['S'] == 'rejected'
 
 
 def test_a_field_added_after_signing_is_refused(client, order):
     fields = {**codepay_notification(order['out_trade_no']), 'extra': '1'}
-    assert_answer(notify(client, fields), 'fail')
+    assert_text_answer(notify(client, fields), 'fail')
     assert_unchanged(order['order_id'])
 
 
 def test_signed_with_the_wrong_key_is_refused(client, order):
     response = notify(client, codepay_notification(order['out_trade_no'], key='not-our-key'))
-    assert_answer(response, 'fail')
+    assert_text_answer(response, 'fail')
     assert_unchanged(order['order_id'])
 
 
@@ -98,54 +80,54 @@ def test_pay_no_is_required_even_when_signed(client, order, pay_no):
         del fields['pay_no']
         from tests.helpers import codepay_sign
         fields['sign'] = codepay_sign(fields)
-    assert_answer(notify(client, fields), 'fail')
+    assert_text_answer(notify(client, fields), 'fail')
     assert_unchanged(order['order_id'])
 
 
 @pytest.mark.parametrize('money', ['5.99', '6.01', '0.06', '600'])
 def test_wrong_amount_is_refused(client, order, money):
     response = notify(client, codepay_notification(order['out_trade_no'], money=money))
-    assert_answer(response, 'fail')
+    assert_text_answer(response, 'fail')
     assert_unchanged(order['order_id'])
     record = store.get_notification('codepay', 'CP20261122000001')
     assert record['verdict'] == 'rejected' and record['reason'].startswith('amount')
 
 
 def test_the_same_amount_written_differently_is_accepted(client, order):
-    assert_answer(notify(client, codepay_notification(order['out_trade_no'], money='6')), 'success')
+    assert_text_answer(notify(client, codepay_notification(order['out_trade_no'], money='6')), 'success')
 
 
 def test_another_merchant_id_is_refused(client, order):
     fields = codepay_notification(order['out_trade_no'], id='99999')
-    assert_answer(notify(client, fields), 'fail')
+    assert_text_answer(notify(client, fields), 'fail')
     assert_unchanged(order['order_id'])
-    assert_answer(notify(client, codepay_notification(order['out_trade_no'], id=CODEPAY_ID)), 'success')
+    assert_text_answer(notify(client, codepay_notification(order['out_trade_no'], id=CODEPAY_ID)), 'success')
 
 
 def test_unknown_order_is_refused(client, order):
     response = notify(client, codepay_notification('pg-not-ours-123'))
-    assert_answer(response, 'fail')
+    assert_text_answer(response, 'fail')
     assert_unchanged(order['order_id'])
 
 
 def test_duplicate_is_answered_success_and_changes_nothing(client, order):
     fields = codepay_notification(order['out_trade_no'])
-    assert_answer(notify(client, fields), 'success')
+    assert_text_answer(notify(client, fields), 'success')
     paid = store.get_order(order['order_id'])
-    assert_answer(notify(client, fields), 'success')
+    assert_text_answer(notify(client, fields), 'success')
     assert store.get_order(order['order_id']) == paid
-    assert len(items('EVENT#')) == 1
+    assert len(table_items('EVENT#')) == 1
     assert store.get_notification('codepay', 'CP20261122000001')['seen_count'] == 2
 
 
 def test_a_second_payment_for_a_paid_order_is_kept_but_changes_nothing(client, order):
-    assert_answer(notify(client, codepay_notification(order['out_trade_no'])), 'success')
+    assert_text_answer(notify(client, codepay_notification(order['out_trade_no'])), 'success')
     second = codepay_notification(order['out_trade_no'], pay_no='CP-second')
-    assert_answer(notify(client, second), 'success')
+    assert_text_answer(notify(client, second), 'success')
     assert store.get_order(order['order_id'])['provider_trade_no'] == 'CP20261122000001'
     record = store.get_notification('codepay', 'CP-second')
     assert record['verdict'] == 'ignored' and 'paid twice' in record['reason']
-    assert len(items('EVENT#')) == 1
+    assert len(table_items('EVENT#')) == 1
 
 
 @pytest.mark.parametrize('body, headers', [
@@ -160,14 +142,14 @@ def test_a_second_payment_for_a_paid_order_is_kept_but_changes_nothing(client, o
 def test_malformed_bodies_are_refused(client, order, body, headers):
     response = notify(client, body=body, headers=headers)
     assert response.status_code == 400
-    assert_answer(response, 'fail')
+    assert_text_answer(response, 'fail')
     assert_unchanged(order['order_id'])
 
 
 def test_a_valid_notification_with_the_wrong_content_type_is_refused(client, order):
     response = notify(client, body=form_body(codepay_notification(order['out_trade_no'])),
                       headers={'Content-Type': 'text/plain'})
-    assert_answer(response, 'fail')
+    assert_text_answer(response, 'fail')
     assert_unchanged(order['order_id'])
 
 
@@ -175,7 +157,7 @@ def test_oversized_body_is_413(client, order):
     fields = codepay_notification(order['out_trade_no'], param='x' * 70000)
     response = notify(client, fields)
     assert response.status_code == 413
-    assert_answer(response, 'fail')
+    assert_text_answer(response, 'fail')
     assert_unchanged(order['order_id'])
 
 
@@ -183,7 +165,7 @@ def test_refused_notifications_are_recorded_once_and_counted(client, order):
     fields = codepay_notification(order['out_trade_no'], key='wrong')
     notify(client, fields)
     notify(client, fields)
-    [record] = items('NOTIFY#')
+    [record] = table_items('NOTIFY#')
     assert record['seen_count']['N'] == '2'
     assert record['reason']['S'].startswith('signature')
     assert 'ttl' in record
@@ -192,9 +174,9 @@ def test_refused_notifications_are_recorded_once_and_counted(client, order):
 def test_payment_after_a_close_still_pays(client, order):
     from tests.helpers import SECRET
     assert post_json(client, f'/orders/{order["order_id"]}/close', {}, SECRET).status_code == 200
-    assert_answer(notify(client, codepay_notification(order['out_trade_no'])), 'success')
+    assert_text_answer(notify(client, codepay_notification(order['out_trade_no'])), 'success')
     assert store.get_order(order['order_id'])['status'] == 'PAID'
-    assert [json.loads(e['payload']['S'])['type'] for e in items('EVENT#')].count('order.paid') == 1
+    assert [json.loads(e['payload']['S'])['type'] for e in table_items('EVENT#')].count('order.paid') == 1
 
 
 @pytest.mark.parametrize('backend', ['moto_table', 'local_table'])
@@ -210,20 +192,9 @@ def test_fifty_concurrent_duplicates_pay_once(request, backend):
         assert created.status_code == 201, created.body
         order = body_json(created)
     body = form_body(codepay_notification(order['out_trade_no']))
-    server = create_server('test', '127.0.0.1', 0)
-    server.port = server.server.server_address[1]
-    with BackgroundServer(server) as running, requests.Session() as session:
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=50)
-        session.mount('http://', adapter)
-
-        def send(_):
-            reply = session.post(f'{running.url}/notify/codepay', data=body, headers=FORM, timeout=60)
-            return reply.status_code, reply.text
-
-        with ThreadPoolExecutor(max_workers=50) as pool:
-            answers = list(pool.map(send, range(50)))
+    answers = post_concurrently('/notify/codepay', body, FORM)
     assert answers == [(200, 'success')] * 50
     stored = store.get_order(order['order_id'])
     assert stored['status'] == 'PAID' and stored['version'] == 2
-    assert len(items('EVENT#')) == 1
+    assert len(table_items('EVENT#')) == 1
     assert store.get_notification('codepay', 'CP20261122000001')['seen_count'] == 50

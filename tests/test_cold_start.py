@@ -33,3 +33,14 @@ def test_the_cloudmarket_routes_load_nothing_heavy():
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == []
+
+
+def test_the_alipay_route_loads_only_the_alipay_provider():
+    from tests.conftest import TEST_ENV
+    probe = PROBE.replace('from chalicelib.providers import codepay', 'from chalicelib.providers import alipay')
+    run = subprocess.run([sys.executable, '-c', probe], cwd=PROJECT_ROOT, env=TEST_ENV,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == ['chalicelib.providers.alipay', 'chalicelib.providers.alipay.certs',
+                                      'chalicelib.providers.alipay.codec', 'chalicelib.providers.alipay.gateway',
+                                      'chalicelib.providers.alipay.notify', 'chalicelib.providers.alipay.responses']

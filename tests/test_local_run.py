@@ -16,6 +16,7 @@ from tests.helpers import codepay_sign
 
 LOCAL = stage_environment('local')
 PK = {'X-Api-Key': LOCAL['PAYGATE_PUBLISHABLE_KEYS']}
+SK = {'Authorization': f'Bearer {LOCAL["PAYGATE_SECRET_KEYS"]}'}
 
 
 class RunCommand:
@@ -72,7 +73,7 @@ def dynamodb_port(output):
     return int(line.rsplit(':', 1)[1])
 
 
-def test_run_serves_codepay_and_cloudmarket_end_to_end_and_ctrl_c_stops_everything(tmp_path):
+def test_run_serves_every_provider_end_to_end_and_ctrl_c_stops_everything(tmp_path):
     run = RunCommand(tmp_path / 'data')
     try:
         engine_port = dynamodb_port(''.join(run.output))
@@ -104,6 +105,8 @@ def test_run_serves_codepay_and_cloudmarket_end_to_end_and_ctrl_c_stops_everythi
         assert created['paygate_answer']['appInfo']['authUrl'].startswith(f'{run.url}/cloudmarket/login/')
         assert requests.get(f'{sandbox}/open/{sign_id}', timeout=10).json() == {
             'logged_in': True, 'signId': sign_id}
+
+        _alipay_end_to_end(run)
     finally:
         output = run.stop()
     assert run.process.returncode == 0, output
@@ -116,6 +119,22 @@ def test_run_serves_codepay_and_cloudmarket_end_to_end_and_ctrl_c_stops_everythi
         assert kept.json()['status'] == 'PAID'
     finally:
         restarted.stop()
+
+
+def _alipay_end_to_end(run):
+    """Alipay through the sandbox with the keys `make run` generated: pay, then refund."""
+    created = requests.post(f'{run.url}/orders', headers=PK, timeout=10,
+                            json={'provider': 'alipay', 'product_id': 'gold_60'})
+    assert created.status_code == 201, created.text
+    order = created.json()
+    paid = requests.post(f'http://127.0.0.1:{run.sandbox_port}/alipay/pay', timeout=10,
+                         data=order['client_params']['order_string']).json()
+    assert (paid['paygate_status'], paid['paygate_answer']) == (200, 'success')
+    refund = requests.post(f'{run.url}/orders/{order["order_id"]}/refunds', headers=SK, timeout=10,
+                           json={'amount': 600, 'refund_no': 'refund-e2e-1'})
+    assert refund.status_code == 200 and refund.json()['status'] == 'SUCCEEDED'
+    shown = requests.get(f'{run.url}/orders/{order["order_id"]}', headers=PK, timeout=10).json()
+    assert (shown['status'], shown['provider_trade_no']) == ('REFUNDED', paid['trade_no'])
 
 
 def test_run_uses_another_dynamodb_endpoint_without_starting_one(tmp_path, dynamodb_local):

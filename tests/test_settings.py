@@ -86,3 +86,51 @@ def test_cloudmarket_settings_are_checked_and_hidden(paygate_env):
     paygate_env.setenv('PAYGATE_CLOUDMARKET_WEBSITE', 'saas.merchant.test')
     with pytest.raises(settings.SettingsError, match='PAYGATE_CLOUDMARKET_WEBSITE'):
         settings.Settings.load(__import__('os').environ)
+
+
+def test_file_references_read_from_the_project_root_on_first_use(paygate_env):
+    paygate_env.setenv('PAYGATE_CODEPAY_KEY', 'file:chalicelib/catalog.sample.json')
+    paygate_env.setenv('PAYGATE_SECRET_KEYS', 'file:.local/does-not-exist.pem')
+    settings.reset()
+    loaded = settings.get()
+    assert loaded.provider('codepay').key.value.startswith('[')
+    with pytest.raises(settings.SettingsError, match='cannot read .*does-not-exist.pem'):
+        loaded.secret_keys.value
+
+
+ALIPAY_KEY_MODE = {'PAYGATE_PROVIDERS': 'alipay', 'PAYGATE_ALIPAY_APP_ID': '2021000123456789',
+                   'PAYGATE_ALIPAY_APP_PRIVATE_KEY': 'ssm:/paygate/test/alipay/app-private-key',
+                   'PAYGATE_ALIPAY_PUBLIC_KEY': 'ALIPAYPUBLICKEY'}
+ALIPAY_CERTS = {'PAYGATE_ALIPAY_APP_CERT': 'APPCERT', 'PAYGATE_ALIPAY_PUBLIC_CERT': 'ALIPAYCERT',
+                'PAYGATE_ALIPAY_ROOT_CERT': 'ROOTCERT'}
+
+
+def test_alipay_settings_in_public_key_mode(paygate_env):
+    for name, value in ALIPAY_KEY_MODE.items():
+        paygate_env.setenv(name, value)
+    settings.reset()
+    alipay = settings.get().provider('alipay')
+    assert (alipay.app_id.value, alipay.cert_mode, alipay.verify_key) == ('2021000123456789', False, 'ALIPAYPUBLICKEY')
+    assert alipay.gateway_url == 'https://openapi.alipay.com/gateway.do' and alipay.seller_id is None
+    assert 'app-private-key' not in repr(alipay)
+
+
+def test_alipay_settings_in_certificate_mode(paygate_env):
+    for name, value in {**ALIPAY_KEY_MODE, **ALIPAY_CERTS, 'PAYGATE_ALIPAY_SIGN_MODE': 'cert'}.items():
+        paygate_env.setenv(name, value)
+    paygate_env.delenv('PAYGATE_ALIPAY_PUBLIC_KEY')
+    settings.reset()
+    alipay = settings.get().provider('alipay')
+    assert (alipay.cert_mode, alipay.verify_key, alipay.app_cert.value) == (True, 'ALIPAYCERT', 'APPCERT')
+
+
+@pytest.mark.parametrize('mode, missing', [('key', 'PAYGATE_ALIPAY_PUBLIC_KEY'), ('cert', 'PAYGATE_ALIPAY_ROOT_CERT'),
+                                           ('key', 'PAYGATE_ALIPAY_APP_ID'), ('rsa', 'PAYGATE_ALIPAY_SIGN_MODE')])
+def test_alipay_settings_name_what_is_missing(paygate_env, mode, missing):
+    for name, value in {**ALIPAY_KEY_MODE, **ALIPAY_CERTS, 'PAYGATE_ALIPAY_SIGN_MODE': mode}.items():
+        paygate_env.setenv(name, value)
+    if missing != 'PAYGATE_ALIPAY_SIGN_MODE':
+        paygate_env.delenv(missing)
+    settings.reset()
+    with pytest.raises(settings.SettingsError, match=missing):
+        settings.get()

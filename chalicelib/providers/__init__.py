@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 
 MODULES = {
     'codepay': 'chalicelib.providers.codepay',
+    'alipay': 'chalicelib.providers.alipay',
 }
 
 NOTIFY_ROUTES = {
     'codepay': 'chalicelib.providers.codepay',
+    'alipay': 'chalicelib.providers.alipay',
 }
 
 PAID = 'paid'
@@ -74,7 +76,10 @@ class Notification:
     `kind` is PAID, CLOSED, REFUNDED, REFUND_FAILED or NOTHING (verified, nothing to do).
     For refunds, `refund_no` is our refund_no (the provider's out_request_no /
     out_refund_no), `refund_amount` the amount of that one refund and
-    `provider_trade_no` the provider's refund id.
+    `provider_trade_no` the provider's refund id. A provider that reports only
+    the trade's cumulative refunded amount (Alipay's `refund_fee`) gives it as
+    `refunded_total` instead of `refund_amount`; the refund's own amount is then
+    derived from the order when the notification is applied.
     """
     event_id: str
     kind: str
@@ -83,7 +88,15 @@ class Notification:
     provider_trade_no: str = ''
     refund_no: str = ''
     refund_amount: int = None
+    refunded_total: int = None
     detail: str = ''
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """What provider.refund returns: whether the money moved, and the provider's refund id."""
+    succeeded: bool
+    provider_refund_id: str = ''
 
 
 class Rejected(Exception):

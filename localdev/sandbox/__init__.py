@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from localdev.sandbox import cloudmarket, codepay, merchant
+from localdev.sandbox import alipay, cloudmarket, codepay, merchant
 
-PROVIDERS = (codepay, cloudmarket, merchant)
+PROVIDERS = (codepay, alipay, cloudmarket, merchant)
 
 
 @dataclass
@@ -31,6 +31,13 @@ class Answer:
     body: str
     content_type: str = 'application/json'
     headers: dict = field(default_factory=dict)
+
+
+def prepare(local_dir):
+    """Let each provider module make what it needs before the run starts (sandbox keys)."""
+    for module in PROVIDERS:
+        if hasattr(module, 'prepare'):
+            module.prepare(local_dir)
 
 
 def json_answer(data, status=200):

@@ -1,0 +1,120 @@
+"""Alipay APP payment (alipay.trade.app.pay). PROVIDERS.md §4.
+
+Create: no call to Alipay; the app gets a signed order string for the Alipay
+client SDK. Notify: POST form, verified with the Alipay public key, answered
+exactly `success` (or `fail`). Query / close / refund: signed gateway calls
+whose answers are verified over their raw response text.
+
+Modules: codec (what is signed, URL encoding), gateway (requests and
+answers), responses (raw answer parsing and verification), notify
+(notifications), certs (certificate-mode serial numbers).
+"""
+from chalicelib import clock, money, settings
+from chalicelib.errors import ProviderError
+from chalicelib.providers import CLOSED, PAID, Created, Notification, RefundResult, Reply
+from chalicelib.providers.alipay import gateway, notify
+
+NAME = gateway.NAME
+PRODUCT_CODE = 'QUICK_MSECURITY_PAY'
+TRADE_NOT_EXIST = 'ACQ.TRADE_NOT_EXIST'
+REFUND_SUCCESS = 'REFUND_SUCCESS'
+
+SUCCESS = Reply(200, 'success')
+FAILURE = Reply(400, 'fail')
+
+
+def validate_payer(payer):
+    """Alipay needs nothing about the payer: the buyer logs in inside the Alipay app."""
+    return {}
+
+
+def create(order, product, payer):
+    biz_content = {
+        'out_trade_no': order['out_trade_no'],
+        'total_amount': money.yuan_from_fen(order['amount']),
+        'subject': product.name if order['quantity'] == 1 else f'{product.name} x{order["quantity"]}',
+        'product_code': PRODUCT_CODE,
+        'time_expire': gateway.china_time(clock.parse_rfc3339(order['expires_at'])),
+    }
+    order_string = gateway.order_string(biz_content, settings.get().notify_url(NAME))
+    return Created(client_params={'order_string': order_string})
+
+
+def parse_notification(inbound):
+    return notify.parse(inbound, gateway.config())
+
+
+def failure(rejected):
+    return FAILURE
+
+
+def query(order):
+    """The trade as Alipay knows it: a PAID or CLOSED Notification, or None while unpaid."""
+    answer = gateway.call('alipay.trade.query', {'out_trade_no': order['out_trade_no']})
+    if answer.sub_code == TRADE_NOT_EXIST:
+        return None
+    data = _ours(answer, order)
+    status, trade_no = data.get('trade_status'), data.get('trade_no', '')
+    if status in notify.PAID_STATUSES:
+        return Notification(event_id=f'query:{trade_no}', kind=PAID, out_trade_no=order['out_trade_no'],
+                            amount=_fen(data.get('total_amount')), provider_trade_no=trade_no)
+    if status == 'TRADE_CLOSED':
+        return Notification(event_id=f'query:{trade_no}:closed', kind=CLOSED,
+                            out_trade_no=order['out_trade_no'], provider_trade_no=trade_no)
+    return None
+
+
+def close(order):
+    """Close the trade at Alipay; a trade Alipay never saw (app never opened) needs no closing."""
+    answer = gateway.call('alipay.trade.close', {'out_trade_no': order['out_trade_no']})
+    if answer.sub_code != TRADE_NOT_EXIST:
+        _ours(answer, order)
+
+
+def refund(order, refund):
+    """Refund `refund['amount']` fen under out_request_no = our refund_no (safe to repeat).
+
+    `fund_change` Y means this call moved the money. N means either that the
+    refund was made by an earlier call with the same out_request_no, or that
+    it is not done: the refund query decides. `refund_fee` in the answer is the
+    trade's cumulative refunded amount, not this refund's.
+    """
+    biz_content = {'out_trade_no': order['out_trade_no'],
+                   'refund_amount': money.yuan_from_fen(refund['amount']),
+                   'out_request_no': refund['refund_no']}
+    if refund.get('reason'):
+        biz_content['refund_reason'] = refund['reason']
+    data = _ours(gateway.call('alipay.trade.refund', biz_content), order)
+    trade_no = data.get('trade_no', '')
+    if data.get('fund_change') == 'Y':
+        return RefundResult(True, trade_no)
+    return RefundResult(_refund_done(order, refund), trade_no)
+
+
+def _refund_done(order, refund):
+    answer = gateway.call('alipay.trade.fastpay.refund.query',
+                          {'out_trade_no': order['out_trade_no'], 'out_request_no': refund['refund_no']})
+    data = _ours(answer, order)
+    if data.get('refund_status') != REFUND_SUCCESS:
+        return False
+    if (data.get('out_request_no'), _fen(data.get('refund_amount'))) != (refund['refund_no'], refund['amount']):
+        raise ProviderError(f'Alipay reports refund {data.get("out_request_no")!r} of '
+                            f'{data.get("refund_amount")} yuan; left pending', retryable=True)
+    return True
+
+
+def _ours(answer, order):
+    """The data of a successful answer about our order; ProviderError otherwise."""
+    if not answer.ok:
+        raise answer.failure()
+    data = answer.data
+    if data.get('out_trade_no', order['out_trade_no']) != order['out_trade_no']:
+        raise ProviderError(f'answer is about out_trade_no {data.get("out_trade_no")!r}')
+    return data
+
+
+def _fen(value):
+    try:
+        return money.fen_from_yuan(value)
+    except money.MoneyError as exc:
+        raise ProviderError(f'unreadable amount in answer: {exc}') from None

@@ -1,0 +1,239 @@
+"""Alipay's open API gateway, emulated for the local stage.
+
+- POST /alipay/gateway.do answers alipay.trade.query / close / refund /
+  fastpay.refund.query like Alipay: it checks our request signature with the
+  app public key and signs every answer (over the exact `*_response` text)
+  with the sandbox "Alipay" private key.
+- POST /alipay/pay takes an order string (what the app hands the Alipay
+  SDK), checks its signature, pays the trade and sends Paygate Alipay's signed
+  asynchronous notification; posting the same order string again resends
+  the same notification (same notify_id), as Alipay's retries do.
+
+Keys: `prepare` generates two throw-away RSA key pairs once, in
+.local/alipay-sandbox/ (git-ignored): the app's (Paygate signs with its
+private half, the local stage reads it through a `file:` reference) and the
+sandbox "Alipay"'s (the emulator signs with it, Paygate verifies with its
+public half). They are sandbox keys only and never leave this machine.
+
+Signing here follows PROVIDERS.md §4 with pycryptodome directly,
+independently of chalicelib.providers.alipay, as Alipay's servers would.
+"""
+import base64
+import json
+import secrets
+import shutil
+import tempfile
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
+
+import requests
+from Crypto.Hash import SHA256
+from Crypto.PublicKey import RSA
+from Crypto.Signature import pkcs1_15
+
+from localdev import LOCAL_DIR
+
+PREFIX = '/alipay'
+KEYS_DIR = 'alipay-sandbox'
+SANDBOX_SELLER = '2088000000000001'
+CHINA = timezone(timedelta(hours=8))
+
+
+def prepare(local_dir):
+    """Generate the sandbox key pairs (app and "Alipay") once; return their directory."""
+    target = Path(local_dir) / KEYS_DIR
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix='.alipay-sandbox-'))
+    for owner in ('app', 'alipay'):
+        key = RSA.generate(2048)
+        (staging / f'{owner}_private_key.pem').write_bytes(key.export_key(pkcs=8))
+        (staging / f'{owner}_public_key.pem').write_bytes(key.public_key().export_key())
+    try:
+        staging.rename(target)
+    except OSError:  # another process made them first
+        shutil.rmtree(staging)
+    return target
+
+
+def sign_text(text, private_key):
+    return base64.b64encode(pkcs1_15.new(private_key).sign(SHA256.new(text.encode('utf-8')))).decode()
+
+
+def verify_text(text, signature, public_key):
+    try:
+        pkcs1_15.new(public_key).verify(SHA256.new(text.encode('utf-8')), base64.b64decode(signature))
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def pairs(params, exclude):
+    return '&'.join(f'{k}={params[k]}' for k in sorted(params) if k not in exclude and params[k])
+
+
+def china_now():
+    return datetime.now(CHINA).strftime('%Y-%m-%d %H:%M:%S')
+
+
+def fen(yuan):
+    whole, _, cents = yuan.partition('.')
+    return int(whole) * 100 + int((cents + '00')[:2])
+
+
+def yuan(amount):
+    return f'{amount // 100}.{amount % 100:02d}'
+
+
+class Emulator:
+    def __init__(self, environ, base_url, paygate_url):
+        self.keys_dir = Path(environ.get('PAYGATE_SANDBOX_ALIPAY_KEYS') or LOCAL_DIR / KEYS_DIR)
+        self.app_id = environ.get('PAYGATE_ALIPAY_APP_ID', '')
+        self.seller_id = environ.get('PAYGATE_ALIPAY_SELLER_ID') or SANDBOX_SELLER
+        self.trades = {}
+        self.lock = threading.Lock()
+        self._keys = {}
+
+    def routes(self):
+        return [('POST', f'{PREFIX}/gateway.do', self.gateway), ('POST', f'{PREFIX}/pay', self.pay)]
+
+    def key(self, name):
+        if name not in self._keys:
+            self._keys[name] = RSA.import_key((self.keys_dir / f'{name}.pem').read_bytes())
+        return self._keys[name]
+
+    def gateway(self, request):
+        params = {**request.query, **dict(parse_qsl(request.body.decode('utf-8'), keep_blank_values=True))}
+        method = params.get('method', '')
+        refused = self._refusal(params)
+        if refused:
+            return self._unsigned_error(*refused)
+        handler = {'alipay.trade.query': self._query, 'alipay.trade.close': self._close,
+                   'alipay.trade.refund': self._refund,
+                   'alipay.trade.fastpay.refund.query': self._refund_query}.get(method)
+        if handler is None:
+            return self._unsigned_error('isv.invalid-method', f'不存在的方法名 {method}')
+        biz = json.loads(params.get('biz_content') or '{}')
+        with self.lock:
+            return self.answer(method, handler(biz, self.trades.get(biz.get('out_trade_no'))))
+
+    def _refusal(self, params):
+        if params.get('app_id') != self.app_id:
+            return 'isv.invalid-app-id', '无效的AppID参数'
+        if params.get('sign_type') != 'RSA2' or not verify_text(
+                pairs(params, ('sign',)), params.get('sign', ''), self.key('app_public_key')):
+            return 'isv.invalid-signature', '验签出错'
+        return None
+
+    def answer(self, method, payload):
+        """The answer text: the response node, signed over its exact text."""
+        inner = json.dumps(payload, ensure_ascii=False, separators=(',', ':'))
+        node = method.replace('.', '_') + '_response'
+        text = f'{{"{node}":{inner},"sign":"{sign_text(inner, self.key("alipay_private_key"))}"}}'
+        from localdev.sandbox import Answer
+        return Answer(200, text, 'text/html')
+
+    def _unsigned_error(self, sub_code, sub_msg):
+        from localdev.sandbox import json_answer
+        return json_answer({'error_response': {'code': '40002', 'msg': 'Invalid Arguments',
+                                               'sub_code': sub_code, 'sub_msg': sub_msg}})
+
+    @staticmethod
+    def _failed(sub_code, sub_msg):
+        return {'code': '40004', 'msg': 'Business Failed', 'sub_code': sub_code, 'sub_msg': sub_msg}
+
+    def _query(self, biz, trade):
+        if trade is None:
+            return self._failed('ACQ.TRADE_NOT_EXIST', '交易不存在')
+        return {'code': '10000', 'msg': 'Success', 'trade_no': trade['trade_no'],
+                'out_trade_no': trade['out_trade_no'], 'buyer_logon_id': 'san***@sandbox.com',
+                'trade_status': trade['status'], 'total_amount': trade['total_amount'],
+                'buyer_pay_amount': trade['total_amount'], 'send_pay_date': trade['gmt_payment']}
+
+    def _close(self, biz, trade):
+        if trade is None:
+            return self._failed('ACQ.TRADE_NOT_EXIST', '交易不存在')
+        if trade['status'] != 'WAIT_BUYER_PAY':
+            return self._failed('ACQ.TRADE_STATUS_ERROR', '交易状态不合法')
+        trade['status'] = 'TRADE_CLOSED'
+        return {'code': '10000', 'msg': 'Success', 'trade_no': trade['trade_no'],
+                'out_trade_no': trade['out_trade_no']}
+
+    def _refund(self, biz, trade):
+        if trade is None:
+            return self._failed('ACQ.TRADE_NOT_EXIST', '交易不存在')
+        amount, request_no = fen(biz['refund_amount']), biz.get('out_request_no') or trade['out_trade_no']
+        earlier = trade['refunds'].get(request_no)
+        if earlier is not None and earlier != amount:
+            return self._failed('ACQ.INVALID_PARAMETER', '退款请求号对应的退款金额不一致')
+        fund_change = 'N'
+        if earlier is None:
+            if trade['status'] != 'TRADE_SUCCESS':
+                return self._failed('ACQ.TRADE_STATUS_ERROR', '交易状态不合法')
+            if sum(trade['refunds'].values()) + amount > fen(trade['total_amount']):
+                return self._failed('ACQ.REFUND_AMT_NOT_EQUAL_TOTAL', '退款金额超限')
+            trade['refunds'][request_no] = amount
+            fund_change = 'Y'
+            if sum(trade['refunds'].values()) == fen(trade['total_amount']):
+                trade['status'] = 'TRADE_CLOSED'
+        return {'code': '10000', 'msg': 'Success', 'trade_no': trade['trade_no'],
+                'out_trade_no': trade['out_trade_no'], 'buyer_logon_id': 'san***@sandbox.com',
+                'fund_change': fund_change, 'refund_fee': yuan(sum(trade['refunds'].values())),
+                'gmt_refund_pay': china_now()}
+
+    def _refund_query(self, biz, trade):
+        if trade is None:
+            return self._failed('ACQ.TRADE_NOT_EXIST', '交易不存在')
+        answer = {'code': '10000', 'msg': 'Success', 'trade_no': trade['trade_no'],
+                  'out_trade_no': trade['out_trade_no'], 'out_request_no': biz.get('out_request_no')}
+        amount = trade['refunds'].get(biz.get('out_request_no'))
+        if amount is not None:
+            answer.update(refund_amount=yuan(amount), total_amount=trade['total_amount'],
+                          refund_status='REFUND_SUCCESS')
+        return answer
+
+    def pay(self, request):
+        """Pay the trade of an order string; send Paygate the signed notification."""
+        from localdev.sandbox import json_answer
+        params = dict(parse_qsl(request.body.decode('utf-8'), keep_blank_values=True))
+        if params.get('app_id') != self.app_id or not verify_text(
+                pairs(params, ('sign',)), params.get('sign', ''), self.key('app_public_key')):
+            return json_answer({'error': 'the order string is not signed by this app'}, 400)
+        biz = json.loads(params['biz_content'])
+        with self.lock:
+            trade = self.trades.setdefault(biz['out_trade_no'], self._new_trade(biz))
+        fields = self._notification(trade, params)
+        reply = requests.post(params['notify_url'], data=urlencode(fields), timeout=10,
+                              headers={'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'})
+        return json_answer({'notified': params['notify_url'], 'trade_no': trade['trade_no'],
+                            'notify_id': fields['notify_id'], 'paygate_status': reply.status_code,
+                            'paygate_answer': reply.text})
+
+    @staticmethod
+    def _new_trade(biz):
+        now = china_now()
+        return {'trade_no': datetime.now(CHINA).strftime('%Y%m%d') + '22001' + secrets.token_hex(6),
+                'out_trade_no': biz['out_trade_no'], 'total_amount': biz['total_amount'],
+                'subject': biz.get('subject', ''), 'status': 'TRADE_SUCCESS', 'gmt_create': now,
+                'gmt_payment': now, 'notify_id': secrets.token_hex(16), 'refunds': {}}
+
+    def _notification(self, trade, params):
+        amount = trade['total_amount']
+        fields = {
+            'notify_time': china_now(), 'notify_type': 'trade_status_sync',
+            'notify_id': trade['notify_id'], 'app_id': self.app_id, 'charset': 'utf-8',
+            'version': '1.0', 'sign_type': 'RSA2', 'trade_no': trade['trade_no'],
+            'out_trade_no': trade['out_trade_no'], 'buyer_id': '2088102177846880',
+            'buyer_logon_id': 'san***@sandbox.com', 'seller_id': self.seller_id,
+            'trade_status': 'TRADE_SUCCESS', 'total_amount': amount, 'receipt_amount': amount,
+            'invoice_amount': amount, 'buyer_pay_amount': amount, 'point_amount': '0.00',
+            'subject': trade['subject'], 'gmt_create': trade['gmt_create'],
+            'gmt_payment': trade['gmt_payment'],
+            'fund_bill_list': json.dumps([{'amount': amount, 'fundChannel': 'ALIPAYACCOUNT'}],
+                                         separators=(',', ':')),
+        }
+        fields['sign'] = sign_text(pairs(fields, ('sign', 'sign_type')), self.key('alipay_private_key'))
+        return fields

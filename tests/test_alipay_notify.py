@@ -1,0 +1,302 @@
+"""POST /notify/alipay: verification, business checks, exactly-once, what Alipay is answered."""
+import json
+from urllib.parse import quote_plus
+
+import pytest
+
+from chalicelib import settings, store
+from tests import alipay_sdk
+from tests.alipay_fixtures import (APP_ID, ORDER, SELLER_ID, alipay_env, alipay_keys,  # noqa: F401
+                                   expect_gateway)
+from tests.helpers import (FORM, PUBLISHABLE, SECRET, assert_text_answer, assert_unchanged, body_json,
+                           post_concurrently, post_json, table_items)
+
+NOTIFY_ID = '2026112200222160500046001404371234'
+TRADE_NO = '2026112222001404370512345678'
+
+
+@pytest.fixture
+def order(alipay_env, client):
+    created = post_json(client, '/orders', ORDER)
+    assert created.status_code == 201, created.body
+    return body_json(created)
+
+
+def fields_for(order, **change):
+    """An Alipay payment notification for `order`, before signing."""
+    fields = {
+        'notify_time': '2026-11-22 16:05:01', 'notify_type': 'trade_status_sync', 'notify_id': NOTIFY_ID,
+        'app_id': APP_ID, 'charset': 'utf-8', 'version': '1.0', 'sign_type': 'RSA2',
+        'trade_no': TRADE_NO, 'out_trade_no': order['out_trade_no'], 'buyer_id': '2088102177846880',
+        'buyer_logon_id': 'san***@sandbox.com', 'seller_id': SELLER_ID, 'seller_email': 'shop@example.com',
+        'trade_status': 'TRADE_SUCCESS', 'total_amount': '6.00', 'receipt_amount': '6.00',
+        'invoice_amount': '6.00', 'buyer_pay_amount': '6.00', 'point_amount': '0.00', 'subject': '60 金币',
+        'gmt_create': '2026-11-22 16:04:50', 'gmt_payment': '2026-11-22 16:05:00',
+        'fund_bill_list': '[{"amount":"6.00","fundChannel":"ALIPAYACCOUNT"}]',
+    }
+    fields.update(change)
+    return fields
+
+
+def signed(keys, order, encoding='utf-8', key=None, **change):
+    """The notification signed as Alipay signs it, over its text in `encoding`."""
+    return alipay_sdk.notification(fields_for(order, **change), key or keys.alipay, encoding)
+
+
+def notify(client, fields=None, body=None, headers=FORM, charset='utf-8'):
+    if body is None:
+        body = alipay_sdk.form_body(fields, charset)
+    return client.http.post('/notify/alipay', headers=headers, body=body)
+
+
+def event_types():
+    return sorted(json.loads(e['payload']['S'])['type'] for e in table_items('EVENT#'))
+
+
+def test_valid_notification_pays_the_order_once(client, order, alipay_keys):
+    fields = signed(alipay_keys, order)
+    response = notify(client, fields)
+    assert response.status_code == 200
+    assert_text_answer(response, 'success')
+    shown = body_json(client.http.get(f'/orders/{order["order_id"]}', headers=PUBLISHABLE))
+    assert (shown['status'], shown['provider_trade_no']) == ('PAID', TRADE_NO)
+    assert event_types() == ['order.paid']
+    record = store.get_notification('alipay', NOTIFY_ID)
+    assert record['verdict'] == 'applied' and record['order_id'] == order['order_id']
+    assert record['body'] == alipay_sdk.form_body(fields)
+
+
+def test_every_signed_field_is_covered(client, order, alipay_keys):
+    """Change any one field after signing (sign_type too: it must be RSA2): refused, nothing changes."""
+    fields = signed(alipay_keys, order)
+    for name in fields:
+        tampered = dict(fields)
+        tampered[name] = fields[name][:-1] + ('1' if fields[name][-1:] != '1' else '2')
+        response = notify(client, tampered)
+        assert response.status_code == 400, name
+        assert_text_answer(response, 'fail')
+    for name in ('sign', 'sign_type', 'notify_id', 'out_trade_no', 'total_amount', 'app_id', 'seller_id',
+                 'trade_status', 'subject'):
+        assert_text_answer(notify(client, {k: v for k, v in fields.items() if k != name}), 'fail')
+    assert_text_answer(notify(client, {**fields, 'refund_fee': '6.00'}), 'fail')
+    assert_unchanged(order['order_id'])
+    assert {item['verdict']['S'] for item in table_items('NOTIFY#')} == {'rejected'}
+
+
+def test_signed_with_the_app_key_instead_of_alipays_is_refused(client, order, alipay_keys):
+    assert_text_answer(notify(client, signed(alipay_keys, order, key=alipay_keys.app)), 'fail')
+    assert_unchanged(order['order_id'])
+
+
+def test_sign_with_plus_and_slash_survives_form_encoding(client, order, alipay_keys):
+    for attempt in range(50):
+        fields = signed(alipay_keys, order, notify_id=f'{NOTIFY_ID}{attempt}')
+        if '+' in fields['sign'] and '/' in fields['sign']:
+            break
+    body = alipay_sdk.form_body(fields)
+    assert b'%2B' in body and b'%2F' in body
+    assert_text_answer(notify(client, body=body), 'success')
+
+
+def test_a_plus_decoded_to_a_space_is_refused(client, order, alipay_keys):
+    for attempt in range(50):
+        fields = signed(alipay_keys, order, notify_id=f'{NOTIFY_ID}{attempt}')
+        if '+' in fields['sign']:
+            break
+    body = alipay_sdk.form_body(fields).replace(b'%2B', b'+')
+    assert_text_answer(notify(client, body=body), 'fail')
+    assert_unchanged(order['order_id'])
+
+
+def test_fund_bill_list_json_is_verified_as_received(client, order, alipay_keys):
+    fields = signed(alipay_keys, order)
+    assert b'fund_bill_list=%5B%7B%22amount%22' in alipay_sdk.form_body(fields)
+    escaped = {**fields, 'fund_bill_list': fields['fund_bill_list'].replace('"', '&quot;')}
+    assert_text_answer(notify(client, escaped), 'fail')
+    assert_text_answer(notify(client, fields), 'success')
+
+
+def test_empty_values_are_left_out_of_the_signature(client, order, alipay_keys):
+    fields = signed(alipay_keys, order, body='', passback_params='', out_biz_no='')
+    assert alipay_sdk.form_body(fields).count(b'=&') == 3
+    assert_text_answer(notify(client, fields), 'success')
+
+
+def test_empty_values_kept_in_the_signature_like_the_java_sdk_verifies(client, order, alipay_keys):
+    fields = fields_for(order, body='', passback_params='')
+    text = '&'.join(f'{k}={fields[k]}' for k in sorted(fields) if k not in ('sign', 'sign_type'))
+    assert_text_answer(notify(client, {**fields, 'sign': alipay_keys.alipay.sign(text)}), 'success')
+
+
+def test_gbk_notification_is_decoded_and_verified_in_gbk(client, order, alipay_keys):
+    fields = signed(alipay_keys, order, 'gbk', charset='gbk', subject='60 金币（礼包）')
+    body = alipay_sdk.form_body(fields, 'gbk')
+    assert quote_plus('金'.encode('gbk')).encode() in body
+    assert_text_answer(notify(client, body=body), 'success')
+    assert store.get_order(order['order_id'])['status'] == 'PAID'
+
+
+def test_gbk_declared_but_signed_over_utf8_is_refused(client, order, alipay_keys):
+    fields = signed(alipay_keys, order, 'utf-8', charset='gbk', subject='60 金币')
+    assert_text_answer(notify(client, body=alipay_sdk.form_body(fields, 'gbk')), 'fail')
+    assert_unchanged(order['order_id'])
+
+
+@pytest.mark.parametrize('amount', ['5.99', '6.01', '0.06', '600', '6.001', '-6.00'])
+def test_wrong_amount_is_refused(client, order, alipay_keys, amount):
+    assert_text_answer(notify(client, signed(alipay_keys, order, total_amount=amount)), 'fail')
+    assert_unchanged(order['order_id'])
+
+
+@pytest.mark.parametrize('amount', ['6', '6.0', '6.00'])
+def test_the_same_amount_written_differently_is_accepted(client, order, alipay_keys, amount):
+    assert_text_answer(notify(client, signed(alipay_keys, order, total_amount=amount)), 'success')
+
+
+@pytest.mark.parametrize('field, value', [('app_id', '2021000999999999'), ('seller_id', '2088999999999999')])
+def test_another_app_or_seller_is_refused(client, order, alipay_keys, field, value):
+    assert_text_answer(notify(client, signed(alipay_keys, order, **{field: value})), 'fail')
+    assert_unchanged(order['order_id'])
+    [record] = table_items('NOTIFY#')
+    assert record['reason']['S'].startswith('merchant')
+
+
+def test_seller_is_not_checked_when_not_configured(alipay_env, paygate_env, client, alipay_keys):
+    paygate_env.delenv('PAYGATE_ALIPAY_SELLER_ID')
+    settings.reset()
+    order = body_json(post_json(client, '/orders', ORDER))
+    assert_text_answer(notify(client, signed(alipay_keys, order, seller_id='2088999999999999')), 'success')
+
+
+def test_unknown_order_is_refused(client, order, alipay_keys):
+    assert_text_answer(notify(client, signed(alipay_keys, {'out_trade_no': 'pg-not-ours-1'})), 'fail')
+    assert_unchanged(order['order_id'])
+
+
+def test_wait_buyer_pay_is_acknowledged_and_changes_nothing(client, order, alipay_keys):
+    assert_text_answer(notify(client, signed(alipay_keys, order, trade_status='WAIT_BUYER_PAY')), 'success')
+    assert_unchanged(order['order_id'])
+    assert store.get_notification('alipay', NOTIFY_ID)['verdict'] == 'ignored'
+
+
+def test_trade_closed_closes_an_unpaid_order(client, order, alipay_keys):
+    assert_text_answer(notify(client, signed(alipay_keys, order, trade_status='TRADE_CLOSED')), 'success')
+    assert store.get_order(order['order_id'])['status'] == 'CLOSED'
+    assert event_types() == ['order.closed']
+
+
+def test_trade_finished_after_payment_changes_nothing(client, order, alipay_keys):
+    assert_text_answer(notify(client, signed(alipay_keys, order)), 'success')
+    finished = signed(alipay_keys, order, notify_id='finished-1', trade_status='TRADE_FINISHED')
+    assert_text_answer(notify(client, finished), 'success')
+    assert event_types() == ['order.paid']
+
+
+def test_duplicate_is_answered_success_and_changes_nothing(client, order, alipay_keys):
+    fields = signed(alipay_keys, order)
+    assert_text_answer(notify(client, fields), 'success')
+    paid = store.get_order(order['order_id'])
+    assert_text_answer(notify(client, fields), 'success')
+    assert store.get_order(order['order_id']) == paid
+    assert event_types() == ['order.paid']
+    assert store.get_notification('alipay', NOTIFY_ID)['seen_count'] == 2
+
+
+@pytest.mark.parametrize('body, headers', [
+    (b'', FORM),
+    (b'notify_id=a&notify_id=b', FORM),
+    (b'notify_id=%FF%FE&charset=utf-8', FORM),
+    (b'{"notify_id": "x"}', {'Content-Type': 'application/json'}),
+    (b'notify_id=1&sign=x', {}),
+    (b'garbage&&&===', FORM),
+    (b'charset=latin-1&notify_id=1', FORM),
+])
+def test_malformed_bodies_are_refused(client, order, body, headers):
+    response = notify(client, body=body, headers=headers)
+    assert response.status_code == 400
+    assert_text_answer(response, 'fail')
+    assert_unchanged(order['order_id'])
+
+
+def test_rsa1_signatures_are_refused(client, order, alipay_keys):
+    assert_text_answer(notify(client, signed(alipay_keys, order, sign_type='RSA')), 'fail')
+    assert_unchanged(order['order_id'])
+
+
+def test_python_alipay_sdk_signer_is_accepted_and_agrees_with_the_test_signer(client, order, alipay_keys):
+    """Notifications signed with python-alipay-sdk (holding the "Alipay" key) are accepted."""
+    from alipay import AliPay
+    alipay_side = AliPay(appid=APP_ID, app_private_key_string=alipay_keys.alipay.private_pem,
+                         alipay_public_key_string=alipay_keys.alipay.public_pem)
+    fields = {k: v for k, v in fields_for(order).items() if k != 'sign_type'}
+    body = alipay_side.sign_data(dict(fields)) + '&sign_type=RSA2'
+    assert_text_answer(notify(client, body=body.encode('ascii')), 'success')
+    ours = signed(alipay_keys, order)
+    sign = ours.pop('sign')
+    assert alipay_side.verify(ours, sign)
+
+
+def test_refund_notifications_out_of_order_keep_the_total_right(client, order, alipay_keys):
+    """refund_fee is cumulative: a later total arriving first covers the earlier refund too."""
+    assert_text_answer(notify(client, signed(alipay_keys, order)), 'success')
+    first = signed(alipay_keys, order, notify_id='refund-n1', refund_fee='2.00', out_biz_no='console-0001',
+                   gmt_refund='2026-11-22 17:00:00.123')
+    second = signed(alipay_keys, order, notify_id='refund-n2', refund_fee='5.00', out_biz_no='console-0002')
+    assert_text_answer(notify(client, second), 'success')
+    assert_text_answer(notify(client, first), 'success')
+    assert store.get_order(order['order_id'])['refunded_amount'] == 500
+    assert store.get_notification('alipay', 'refund-n1')['reason'] == 'refunds of 200 fen in total are already recorded'
+    full = signed(alipay_keys, order, notify_id='refund-n3', refund_fee='6.00', out_biz_no='console-0003',
+                  trade_status='TRADE_CLOSED')
+    assert_text_answer(notify(client, full), 'success')
+    stored = store.get_order(order['order_id'])
+    assert (stored['status'], stored['refunded_amount']) == ('REFUNDED', 600)
+    assert store.get_refund(order['order_id'], 'console-0003')['amount'] == 100
+    assert_text_answer(notify(client, full), 'success')
+    assert store.get_order(order['order_id']) == stored
+
+
+def test_refund_notification_in_order_gives_each_refunds_amount(client, order, alipay_keys):
+    assert_text_answer(notify(client, signed(alipay_keys, order)), 'success')
+    for number, total in ((1, '2.00'), (2, '5.00')):
+        fields = signed(alipay_keys, order, notify_id=f'refund-{number}', refund_fee=total)
+        assert_text_answer(notify(client, fields), 'success')
+    assert store.get_refund(order['order_id'], 'alipay-refund-fee-200')['amount'] == 200
+    assert store.get_refund(order['order_id'], 'alipay-refund-fee-500')['amount'] == 300
+    stored = store.get_order(order['order_id'])
+    assert (stored['status'], stored['refunded_amount']) == ('PAID', 500)
+    assert event_types() == ['order.paid', 'order.refunded', 'order.refunded']
+
+
+def test_refund_notification_settles_a_pending_refund(client, order, alipay_keys, http_mock):
+    assert_text_answer(notify(client, signed(alipay_keys, order)), 'success')
+    expect_gateway(http_mock, alipay_keys, {
+        'alipay.trade.refund': {'code': '20000', 'msg': 'Service Currently Unavailable',
+                                'sub_code': 'isp.unknow-error'}})
+    asked = post_json(client, f'/orders/{order["order_id"]}/refunds',
+                      {'amount': 200, 'refund_no': 'refund-0001'}, SECRET)
+    assert asked.status_code == 202
+    fields = signed(alipay_keys, order, notify_id='refund-n1', refund_fee='2.00', out_biz_no='refund-0001')
+    assert_text_answer(notify(client, fields), 'success')
+    assert store.get_refund(order['order_id'], 'refund-0001')['refund_status'] == 'SUCCEEDED'
+    stored = store.get_order(order['order_id'])
+    assert (stored['refunded_amount'], stored['refund_pending_amount']) == (200, 0)
+
+
+@pytest.mark.parametrize('backend', ['moto_table', 'local_table'])
+def test_fifty_concurrent_duplicates_pay_once(request, backend):
+    """50 copies of one notification at once, through a real HTTP server: one transition, one event."""
+    keys = request.getfixturevalue('alipay_env')
+    request.getfixturevalue(backend)
+    app_module = request.getfixturevalue('app_module')
+    from chalice.test import Client
+    with Client(app_module.app, stage_name='test') as client:
+        created = post_json(client, '/orders', ORDER)
+        assert created.status_code == 201, created.body
+        order = body_json(created)
+    answers = post_concurrently('/notify/alipay', alipay_sdk.form_body(signed(keys, order)), FORM)
+    assert answers == [(200, 'success')] * 50
+    stored = store.get_order(order['order_id'])
+    assert stored['status'] == 'PAID' and stored['version'] == 2
+    assert len(table_items('EVENT#')) == 1
+    assert store.get_notification('alipay', NOTIFY_ID)['seen_count'] == 50

@@ -1,0 +1,93 @@
+"""The Alipay sandbox: throw-away keys, and Paygate paid, refunded and closed through it over HTTP."""
+import requests
+import pytest
+
+from chalicelib import store
+from chalicelib.providers import alipay
+from localdev.ports import free_port
+from localdev.sandbox import Sandbox, alipay as emulator
+from localdev.server import BackgroundServer, create_server
+from tests import alipay_sdk
+from tests.alipay_fixtures import ORDER
+from tests.conftest import PK, SK, reset_caches
+
+APP_ID = '2021000000000001'
+
+
+def test_keys_are_generated_once(tmp_path):
+    keys = emulator.prepare(tmp_path)
+    made = {path.name: path.read_bytes() for path in keys.iterdir()}
+    assert sorted(made) == ['alipay_private_key.pem', 'alipay_public_key.pem',
+                            'app_private_key.pem', 'app_public_key.pem']
+    assert emulator.prepare(tmp_path) == keys
+    assert {path.name: path.read_bytes() for path in keys.iterdir()} == made
+    assert [p.name for p in tmp_path.iterdir()] == ['alipay-sandbox']
+
+
+@pytest.fixture
+def running(moto_table, paygate_env, tmp_path):
+    """Paygate (test stage, Alipay on) and the sandbox, each on its own port on 127.0.0.1."""
+    keys = emulator.prepare(tmp_path)
+    sandbox_port, paygate_port = free_port(), free_port()
+    env = {'PAYGATE_PROVIDERS': 'codepay,alipay', 'PAYGATE_ALIPAY_APP_ID': APP_ID,
+           'PAYGATE_ALIPAY_SELLER_ID': '2088000000000001',
+           'PAYGATE_ALIPAY_GATEWAY': f'http://127.0.0.1:{sandbox_port}/alipay/gateway.do',
+           'PAYGATE_ALIPAY_APP_PRIVATE_KEY': (keys / 'app_private_key.pem').read_text(),
+           'PAYGATE_ALIPAY_PUBLIC_KEY': (keys / 'alipay_public_key.pem').read_text(),
+           'PAYGATE_PUBLIC_URL': f'http://127.0.0.1:{paygate_port}'}
+    for name, value in env.items():
+        paygate_env.setenv(name, value)
+    reset_caches()
+    server = create_server('test', '127.0.0.1', paygate_port)
+    with Sandbox({**env, 'PAYGATE_SANDBOX_ALIPAY_KEYS': str(keys)}, sandbox_port, env['PAYGATE_PUBLIC_URL']) as sandbox, \
+            BackgroundServer(server) as paygate:
+        yield paygate.url, sandbox.base_url
+
+
+def api(method, url, body=None, secret=False):
+    headers = {'Authorization': f'Bearer {SK}'} if secret else {'X-Api-Key': PK}
+    return requests.request(method, url, json=body, headers=headers, timeout=30)
+
+
+def test_pay_refund_and_close_through_the_sandbox(running):
+    paygate, sandbox = running
+    order = api('POST', f'{paygate}/orders', ORDER).json()
+    order_string = order['client_params']['order_string']
+    paid = requests.post(f'{sandbox}/alipay/pay', data=order_string, timeout=30).json()
+    assert (paid['paygate_status'], paid['paygate_answer']) == (200, 'success')
+    shown = api('GET', f'{paygate}/orders/{order["order_id"]}').json()
+    assert (shown['status'], shown['provider_trade_no']) == ('PAID', paid['trade_no'])
+
+    again = requests.post(f'{sandbox}/alipay/pay', data=order_string, timeout=30).json()
+    assert (again['notify_id'], again['paygate_answer']) == (paid['notify_id'], 'success')
+    assert store.get_notification('alipay', paid['notify_id'])['seen_count'] == 2
+
+    refund = {'amount': 200, 'refund_no': 'refund-0001'}
+    first = api('POST', f'{paygate}/orders/{order["order_id"]}/refunds', refund, secret=True)
+    repeat = api('POST', f'{paygate}/orders/{order["order_id"]}/refunds', refund, secret=True)
+    assert (first.status_code, repeat.status_code) == (200, 200)
+    assert first.json()['status'] == 'SUCCEEDED' and repeat.json() == first.json()
+    rest = api('POST', f'{paygate}/orders/{order["order_id"]}/refunds', {'amount': 400}, secret=True)
+    assert rest.status_code == 200
+    shown = api('GET', f'{paygate}/orders/{order["order_id"]}').json()
+    assert (shown['status'], shown['refunded_amount']) == ('REFUNDED', 600)
+    assert alipay.query(store.get_order(order['order_id'])).kind == 'closed'
+
+    unpaid = api('POST', f'{paygate}/orders', ORDER).json()
+    assert alipay.query(store.get_order(unpaid['order_id'])) is None
+    closed = api('POST', f'{paygate}/orders/{unpaid["order_id"]}/close', {}, secret=True)
+    assert closed.status_code == 200 and closed.json()['status'] == 'CLOSED'
+
+
+def test_the_sandbox_refuses_what_the_app_did_not_sign(running):
+    paygate, sandbox = running
+    order = api('POST', f'{paygate}/orders', ORDER).json()
+    tampered = order['client_params']['order_string'].replace('6.00', '0.01')
+    assert requests.post(f'{sandbox}/alipay/pay', data=tampered, timeout=30).status_code == 400
+    forged = alipay_sdk.KeyPair()
+    params = {'app_id': APP_ID, 'method': 'alipay.trade.query', 'charset': 'utf-8', 'sign_type': 'RSA2',
+              'biz_content': '{"out_trade_no":"x"}'}
+    params['sign'] = forged.sign(alipay_sdk.sign_content(params))
+    answer = requests.post(f'{sandbox}/alipay/gateway.do', data=params, timeout=30).json()
+    assert answer['error_response']['sub_code'] == 'isv.invalid-signature'
+    assert api('GET', f'{paygate}/orders/{order["order_id"]}').json()['status'] == 'CREATED'
