@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from localdev.sandbox import codepay
+from localdev.sandbox import codepay, midas
 
-PROVIDERS = (codepay,)
+PROVIDERS = (codepay, midas)
 
 
 @dataclass
