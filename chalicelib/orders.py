@@ -51,10 +51,10 @@ def find(out_trade_no):
     return store.get_order(pointer['order_id']) if pointer else None
 
 
-def create(body, idempotency_key=None, create=None):
+def create(body, idempotency_key=None, provider_call=None):
     """Create an order from a POST /orders body. Returns (http_status, order view).
 
-    `create` replaces the provider's `create(order, product, payer)` for orders
+    `provider_call` replaces the provider's `create(order, product, payer)` for orders
     a provider makes another way (Midas coin payments are charged after the
     order exists, not at creation).
     """
@@ -80,8 +80,8 @@ def create(body, idempotency_key=None, create=None):
         if existing:
             return 200, existing
         raise conflict('order_in_progress', 'the same order is being created; retry shortly') from None
-    return 201, _reach_provider(create or provider.create, order, product, request['payer'],
-                                idempotency_key)
+    return 201, _reach_provider(provider_call or provider.create, order, product,
+                                request['payer'], idempotency_key)
 
 
 def _parse_request(body):

@@ -2,10 +2,6 @@
 import json
 from urllib.parse import parse_qsl, quote, urlsplit
 
-import pytest
-
-from chalicelib.providers.midas import api
-from tests.conftest import reset_caches
 from tests.helpers import midas_callback_sig
 
 APPID = '1450000000'
@@ -22,6 +18,9 @@ CATALOG = [
 PAYER = {'openid': 'OPENID00000000000000000000000001', 'openkey': 'PAYTOKEN0000000000000000000001',
          'pf': 'desktop_m_qq-2001-android-2011-ysdk', 'pfkey': 'PFKEY000000000000001',
          'login_type': 'qq', 'zoneid': '1'}
+# The HTTP method the official YSDK SDK uses for each API (and signs over).
+METHODS = {'buy_goods_m': 'GET', 'get_balance_m': 'GET', 'pay_m': 'POST', 'cancel_pay_m': 'POST',
+           'present_m': 'POST'}
 COOKIES = {
     'qq': 'session_id=openid; session_type=kp_actoken; org_loc=%2Fmpay%2F{api}',
     'wx': 'session_id=hy_gameid; session_type=wc_actoken; org_loc=%2Fmpay%2F{api}',
@@ -29,15 +28,11 @@ COOKIES = {
 }
 
 
-@pytest.fixture
-def midas_env(paygate_env):
-    for name, value in {'PAYGATE_PROVIDERS': 'codepay,midas', 'PAYGATE_MIDAS_APPID': APPID,
-                        'PAYGATE_MIDAS_APPKEY': APPKEY, 'PAYGATE_MIDAS_ENV': 'sandbox',
-                        'PAYGATE_MIDAS_URL': URL,
-                        'PAYGATE_CATALOG': json.dumps(CATALOG, ensure_ascii=False)}.items():
-        paygate_env.setenv(name, value)
-    reset_caches()
-    return paygate_env
+def midas_environment():
+    """The settings that enable Midas in the test stage (see the midas_env fixture)."""
+    return {'PAYGATE_PROVIDERS': 'codepay,midas', 'PAYGATE_MIDAS_APPID': APPID,
+            'PAYGATE_MIDAS_APPKEY': APPKEY, 'PAYGATE_MIDAS_ENV': 'sandbox', 'PAYGATE_MIDAS_URL': URL,
+            'PAYGATE_CATALOG': json.dumps(CATALOG, ensure_ascii=False)}
 
 
 def params_of(request):
@@ -54,7 +49,7 @@ def expect(http_mock, name, answer=None, calls=None, status=200):
             calls.append((request, params))
         data = answer(params) if callable(answer) else answer
         return status, {}, data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    http_mock.add_callback(api.METHODS[name], f'{URL}/mpay/{name}', callback=reply)
+    http_mock.add_callback(METHODS[name], f'{URL}/mpay/{name}', callback=reply)
 
 
 def buy_goods_answer(params):

@@ -9,36 +9,27 @@ PROBE = '''
 import json, sys
 import app
 from chalicelib import handlers, notifications
-from chalicelib.providers import codepay
+{imports}
 heavy = ("boto3", "botocore", "requests", "Crypto", "defusedxml")
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy or
                         m.startswith("chalicelib.providers."))))
 '''
+
+
+def loaded_by(imports):
+    """The heavy and provider modules a fresh interpreter holds after importing the app and `imports`."""
+    from tests.conftest import TEST_ENV
+    run = subprocess.run([sys.executable, '-c', PROBE.format(imports=imports)], cwd=PROJECT_ROOT,
+                         env=TEST_ENV, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
 
 
 def test_importing_the_app_and_the_codepay_route_loads_nothing_heavy():
-    from tests.conftest import TEST_ENV
-    run = subprocess.run([sys.executable, '-c', PROBE], cwd=PROJECT_ROOT, env=TEST_ENV,
-                         capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == ['chalicelib.providers.codepay']
-
-
-MIDAS_PROBE = '''
-import json, sys
-import app
-from chalicelib import handlers, notifications
-from chalicelib.providers.midas import coins
-heavy = ("boto3", "botocore", "requests", "Crypto", "defusedxml")
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy or
-                        m.startswith("chalicelib.providers."))))
-'''
+    assert loaded_by('from chalicelib.providers import codepay') == ['chalicelib.providers.codepay']
 
 
 def test_the_midas_routes_load_only_midas():
-    from tests.conftest import TEST_ENV
-    run = subprocess.run([sys.executable, '-c', MIDAS_PROBE], cwd=PROJECT_ROOT, env=TEST_ENV,
-                         capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == ['chalicelib.providers.midas', 'chalicelib.providers.midas.api',
-                                      'chalicelib.providers.midas.coins', 'chalicelib.providers.midas.sign']
+    assert loaded_by('from chalicelib.providers.midas import coins') == [
+        'chalicelib.providers.midas', 'chalicelib.providers.midas.api',
+        'chalicelib.providers.midas.coins', 'chalicelib.providers.midas.sign']

@@ -8,8 +8,7 @@ import requests
 from chalicelib import aws, settings, store
 from chalicelib.providers.midas import coins
 from tests.helpers import PUBLISHABLE, SECRET, body_json, midas_sig, post_json
-from tests.midas_fixtures import (APPID, APPKEY, COOKIES, PAYER, URL, buy_goods_answer,  # noqa: F401
-                                  expect, midas_env)
+from tests.midas_fixtures import APPKEY, COOKIES, PAYER, URL, buy_goods_answer, expect
 
 pytestmark = pytest.mark.usefixtures('midas_env')
 LOGIN_HEADERS = {'X-Midas-Openid': PAYER['openid'], 'X-Midas-Openkey': PAYER['openkey'],

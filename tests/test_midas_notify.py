@@ -8,8 +8,7 @@ import requests
 from chalicelib import aws, settings, store
 from localdev.server import BackgroundServer, create_server
 from tests.helpers import PUBLISHABLE, body_json, midas_callback_sig, post_json
-from tests.midas_fixtures import (PAYER, buy_goods_answer, delivery, expect,  # noqa: F401 (fixture)
-                                  midas_env, query_of)
+from tests.midas_fixtures import PAYER, buy_goods_answer, delivery, expect, query_of
 
 pytestmark = pytest.mark.usefixtures('midas_env')
 OK = '{"ret":0,"msg":"OK"}'

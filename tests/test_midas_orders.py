@@ -4,8 +4,7 @@ from urllib.parse import urlsplit
 
 from chalicelib import store
 from tests.helpers import PUBLISHABLE, body_json, midas_sig, post_json
-from tests.midas_fixtures import (APPID, APPKEY, COOKIES, PAYER, buy_goods_answer, expect,
-                                  midas_env)  # noqa: F401 (fixture)
+from tests.midas_fixtures import APPID, APPKEY, COOKIES, PAYER, buy_goods_answer, expect
 
 pytestmark = pytest.mark.usefixtures('midas_env')
 

@@ -10,7 +10,7 @@ from localdev.ports import free_port
 from localdev.sandbox import Sandbox
 from localdev.server import BackgroundServer, create_server
 from tests.helpers import PUBLISHABLE, SECRET, midas_callback_sig, midas_sig
-from tests.midas_fixtures import APPID, APPKEY, COOKIES, PAYER, midas_env  # noqa: F401 (fixture)
+from tests.midas_fixtures import APPID, APPKEY, COOKIES, PAYER
 
 ENV = {'PAYGATE_MIDAS_APPID': APPID, 'PAYGATE_MIDAS_APPKEY': APPKEY}
 

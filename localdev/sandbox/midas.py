@@ -9,13 +9,12 @@ An openkey of `expired` is refused with 1018, so a client can try re-login.
 import base64
 import hashlib
 import hmac
-import html
 import json
 import secrets
 import threading
 import time
 from decimal import Decimal
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 import requests
 
@@ -176,14 +175,11 @@ class Emulator:
             return midas_answer({'ret': 0, **account})
 
     def pay_page(self, request):
-        from localdev.sandbox import Answer
+        from localdev.sandbox import pay_page
         token = request.path.rsplit('/', 1)[-1]
         order = self.orders.get(token)
-        if order is None:
-            return Answer(404, f'<p>No Midas sandbox order {html.escape(token)}</p>', 'text/html')
-        return Answer(200, f'''<!doctype html><title>Midas sandbox</title>
-<h1>米大师 sandbox</h1><p>{html.escape(order.get("goodsmeta", ""))}: {html.escape(order["payitem"])}</p>
-<form method="post"><button>Pay</button></form>''', 'text/html')
+        return pay_page('Midas sandbox', '米大师 sandbox', token,
+                        order and f'{order.get("goodsmeta", "")} ({order["payitem"]})')
 
     def deliver(self, request):
         """The user paid: call Paygate's delivery URL with Tencent's signed GET; show the answer."""

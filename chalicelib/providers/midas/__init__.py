@@ -44,7 +44,8 @@ UNKNOWN_TOKEN = _reply(400, 3, 'token不存在')
 DEFAULT_PARAMS = {Rejected.SIGNATURE: 'sig', Rejected.AMOUNT: 'amt', Rejected.MERCHANT: 'appid'}
 
 
-def _settings():
+def config():
+    """The MidasSettings of this stage."""
     return settings.get().provider(NAME)
 
 
@@ -130,12 +131,12 @@ def parse_notification(inbound):
     """Verify a delivery callback and map it to our order (appmeta prefix + token)."""
     params = _single_values(inbound.query)
     received = params.pop('sig', '')
-    config = _settings()
-    expected = sign.callback_sign(inbound.method, config.callback_path, params, config.appkey.value)
+    ours = config()
+    expected = sign.callback_sign(inbound.method, ours.callback_path, params, ours.appkey.value)
     # A Base64 sig never holds a space: a '+' decoded as a space by a proxy is put back.
     if not received or not signing.equal(received.replace(' ', '+'), expected):
         raise _refused(Rejected.SIGNATURE, 'sig', f'bad sig on billno {params.get("billno")!r}')
-    if params.get('appid') != config.appid:
+    if params.get('appid') != ours.appid:
         raise _refused(Rejected.MERCHANT, 'appid', f'appid {params.get("appid")!r} is not our offerid')
     billno = params.get('billno', '')
     if not billno:

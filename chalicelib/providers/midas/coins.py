@@ -20,7 +20,7 @@ import time
 from chalicelib import notifications, orders, store
 from chalicelib.errors import ApiError, ProviderError, conflict, invalid
 from chalicelib.providers import PAID, Created, Inbound, Notification
-from chalicelib.providers.midas import COINS, NAME, _settings, api, login
+from chalicelib.providers.midas import COINS, NAME, api, config, login
 
 BALANCE_FIELDS = ('balance', 'gen_balance', 'first_save', 'save_amt')
 PAYER_HEADER = 'x-midas-'
@@ -81,7 +81,7 @@ def settle_event(event):
 
 def coins_for(fen):
     """The coin price of `fen` at the configured ratio; refused when it is not a whole coin."""
-    rate = _settings().coins_per_yuan
+    rate = config().coins_per_yuan
     if fen * rate % 100:
         raise ApiError(422, 'price_not_whole_coins',
                        f'{fen} fen is not a whole number of coins at {rate} coins per yuan', 'product_id')
@@ -100,7 +100,8 @@ def pay(body, idempotency_key=None):
     if not isinstance(body, dict):
         raise invalid('the body must be a JSON object')
     payer_login = login(body.get('payer'))
-    status, shown = orders.create({**body, 'provider': NAME}, idempotency_key, create=_new_order)
+    status, shown = orders.create({**body, 'provider': NAME}, idempotency_key,
+                                  provider_call=_new_order)
     order = orders.get(shown['order_id'])
     if (order.get('provider_data') or {}).get('mode') != COINS:
         raise conflict('idempotency_conflict', 'this out_trade_no names an item order, not a coin payment')
