@@ -161,12 +161,43 @@ def test_another_appid_is_refused(client, order):
 
 
 @pytest.mark.parametrize('change', [
-    {'token': 'NOT-OUR-TOKEN'}, {'appmeta': 'pg-unknown-order*qdqb*qq'}, {'appmeta': None},
-    {'appmeta': '*wechat*st_dummy'}, {'token': ''},
+    {'token': 'NOT-OUR-TOKEN'}, {'appmeta': 'pg-unknown-order*qdqb*qq'}, {'token': ''},
+    {'appmeta': None, 'token': 'NOT-OUR-TOKEN'}, {'appmeta': '*wechat*st_dummy', 'token': 'NOT-OUR-TOKEN'},
 ])
 def test_an_unknown_token_or_order_is_ret_3(client, order, change):
     assert_answer(notify(client, delivery(order, **change)), UNKNOWN_TOKEN, 400)
     assert_unchanged(order['order_id'])
+
+
+@pytest.mark.parametrize('appmeta', [None, '*wechat*st_dummy'])
+def test_a_callback_without_our_out_trade_no_is_mapped_by_its_token(client, order, appmeta):
+    assert_answer(notify(client, delivery(order, appmeta=appmeta)), OK)
+    assert store.get_order(order['order_id'])['status'] == 'PAID'
+
+
+def test_tencents_worked_example_through_the_route(client, http_mock, midas_env):
+    """wiki.open.qq.com 回调发货URL的协议说明_V3: the example query, as Tencent sends it, pays an
+    order set up to match it (appkey, appid, path, token, payitem 323003*8*1 = 80 fen)."""
+    from tests.conftest import reset_caches
+    catalog = [{'id': 'example', 'name': 'example', 'price': 80, 'providers': {'midas': {'item_id': '323003'}}}]
+    for name, value in {'PAYGATE_MIDAS_APPID': '33758', 'PAYGATE_MIDAS_APPKEY': '12345f9a47df4d1eaeb3bad9a7e54321',
+                        'PAYGATE_MIDAS_CALLBACK_PATH': '/cgi-bin/temp.py',
+                        'PAYGATE_CATALOG': json.dumps(catalog)}.items():
+        midas_env.setenv(name, value)
+    reset_caches()
+    token = '53227955F80B805B50FFB511E5AD51E025360'
+    expect(http_mock, 'buy_goods_m', {'ret': 0, 'token': token, 'url_params': '/v1/r/33758/x'})
+    order = body_json(post_json(client, '/orders', {'provider': 'midas', 'product_id': 'example',
+                                                    'payer': {**PAYER, 'openid': 'test001'}}))
+    example = ('openid=test001&appid=33758&ts=1328855301&payitem=323003*8*1'
+               '&token=53227955F80B805B50FFB511E5AD51E025360&billno=-APPDJT18700-20120210-1428215572'
+               '&version=v3&zoneid=1&providetype=0&amt=80&payamt_coins=20&pubacct_payamt_coins=10')
+    sig = '&sig=VvKwcaMqUNpKhx0XfCvOqPRiAnU%3D'
+    assert_answer(notify(client, query=example.replace('amt=80', 'amt=81') + sig), BAD_SIG, 400)
+    assert store.get_order(order['order_id'])['status'] == 'CREATED'
+    assert_answer(notify(client, query=example + sig), OK, 200)
+    stored = store.get_order(order['order_id'])
+    assert (stored['status'], stored['provider_trade_no']) == ('PAID', '-APPDJT18700-20120210-1428215572')
 
 
 def test_a_codepay_order_named_in_appmeta_is_ret_3(client, order, http_mock):

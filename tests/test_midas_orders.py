@@ -46,6 +46,7 @@ def test_only_openid_zoneid_pf_and_login_type_are_stored(client, http_mock):
     assert stored['provider_data'] == {'mode': 'item', 'token': 'TOKEN' + order['out_trade_no'],
                                        'payitem': 'g001*60*1'}
     assert PAYER['openkey'] not in repr(stored) and PAYER['pfkey'] not in repr(stored)
+    assert store.get_lookup('midas#token#TOKEN' + order['out_trade_no'])['order_id'] == order['order_id']
 
 
 @pytest.mark.parametrize('login_type', ['qq', 'wx', 'guest'])

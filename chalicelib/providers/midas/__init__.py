@@ -6,7 +6,8 @@ the catalog, app_metadata = our out_trade_no; the client gets `token` and
 Delivery callback: GET on the 发货 URL configured in the Midas console, signed
 over every received parameter (sig excepted) with the callback's extra value
 encoding and the configured path; mapped to our order by the appmeta prefix
-(before the first `*`) and the token; `amt` is 0.1 Q点 = fen; deduped by billno.
+(before the first `*`; a callback without appmeta by the token alone) and the
+token; `amt` is 0.1 Q点 = fen; deduped by billno.
 Answers are JSON: {"ret":0,"msg":"OK"} or a documented error code.
 
 Game coins (get_balance_m, pay_m, cancel_pay_m, present_m) are in coins.py;
@@ -18,7 +19,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from chalicelib import money, settings, signing
+from chalicelib import money, settings, signing, store
 from chalicelib.errors import ApiError, ProviderError, invalid
 from chalicelib.providers import PAID, Created, Notification, Rejected, Reply
 from chalicelib.providers.midas import api, sign
@@ -100,6 +101,7 @@ def create(order, product, payer):
         raise api.as_api_error(exc) from None
     if not data.get('token') or not data.get('url_params'):
         raise ProviderError('buy_goods_m reply without token or url_params')
+    store.put_lookup(_token_lookup(data['token']), order['order_id'])
     return Created(client_params={'token': data['token'], 'url_params': data['url_params']},
                    provider_data={'mode': ITEM, 'token': data['token'], 'payitem': payitem})
 
@@ -160,13 +162,22 @@ def _single_values(pairs):
     return params
 
 
+def _token_lookup(token):
+    return f'{NAME}#token#{token}'
+
+
 def _order_for(params):
-    """Our item order named by the appmeta prefix, if the callback's token is the one we were given."""
+    """Our item order named by the appmeta prefix (or, for a callback without appmeta, by the
+    token), if the callback's token is the one buy_goods_m gave us for it."""
     from chalicelib import orders
-    out_trade_no = params.get('appmeta', '').split('*', 1)[0]
-    order = orders.find(out_trade_no) if out_trade_no else None
-    data = (order or {}).get('provider_data') or {}
     token = params.get('token', '')
+    out_trade_no = params.get('appmeta', '').split('*', 1)[0]
+    if out_trade_no:
+        order = orders.find(out_trade_no)
+    else:
+        pointer = store.get_lookup(_token_lookup(token)) if token else None
+        order = store.get_order(pointer['order_id']) if pointer else None
+    data = (order or {}).get('provider_data') or {}
     if order is None or order['provider'] != NAME or not token or data.get('token') != token:
         raise Rejected(Rejected.UNKNOWN_ORDER, f'token {token!r} with appmeta {params.get("appmeta")!r} '
                                                f'is not one of our orders')
