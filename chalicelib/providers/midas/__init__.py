@@ -35,6 +35,7 @@ _PAYITEM = re.compile(r'\A([^*;]+)\*([0-9]+(?:\.[0-9]+)?)\*([1-9][0-9]*)\Z')
 
 
 def _reply(status, ret, msg):
+    """Compact UTF-8 JSON, separators (',', ':'), no ASCII escaping: {"ret":0,"msg":"OK"} exactly."""
     body = json.dumps({'ret': ret, 'msg': msg}, ensure_ascii=False, separators=(',', ':'))
     return Reply(status, body, 'application/json; charset=utf-8')
 
