@@ -93,3 +93,29 @@ def get_instance(sign_id):
 @app.route('/notify/alipay', methods=['POST'], content_types=ANY)
 def notify_alipay():
     return _handlers().notify(app.current_request, 'alipay')
+
+
+@app.route('/notify/midas', methods=['GET'], content_types=ANY)
+def notify_midas():
+    return _handlers().notify(app.current_request, 'midas')
+
+
+@app.route('/midas/balance', methods=['GET'], content_types=ANY)
+def midas_balance():
+    return _handlers().midas_balance(app.current_request)
+
+
+@app.route('/midas/payments', methods=['POST'], content_types=ANY)
+def midas_payment():
+    return _handlers().midas_payment(app.current_request)
+
+
+@app.route('/midas/presents', methods=['POST'], content_types=ANY)
+def midas_present():
+    return _handlers().midas_present(app.current_request)
+
+
+@app.lambda_function(name='midas_settle')
+def midas_settle(event, context):
+    """Polls get_balance_m every 15 s for up to 2 min after a coin recharge (invoke it async)."""
+    return _handlers().midas_settle(event)

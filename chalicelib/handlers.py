@@ -2,7 +2,8 @@
 import logging
 from dataclasses import replace
 
-from chalicelib import auth, errors, events_api, notifications, orders, providers, refunds, settings, web
+from chalicelib import auth, events_api, notifications, orders, providers, refunds, settings, web
+from chalicelib.errors import ApiError, not_found
 
 log = logging.getLogger('paygate.handlers')
 
@@ -24,7 +25,8 @@ def get_order(request, order_id):
 @web.api
 def close_order(request, order_id):
     auth.require(request.headers, auth.SECRET)
-    return web.json_response(200, orders.close(order_id))
+    payer = orders.payer_of(web.optional_json_body(request))
+    return web.json_response(200, orders.close(order_id, payer))
 
 
 @web.api
@@ -92,4 +94,45 @@ def get_instance(request, sign_id):
 
 def _require_cloudmarket():
     if settings.get().cloudmarket is None:
-        raise errors.not_found('Cloud Marketplace delivery is not enabled')
+        raise not_found('Cloud Marketplace delivery is not enabled')
+
+
+def _midas_coins():
+    from chalicelib.providers.midas import coins
+    return coins
+
+
+def _require_midas():
+    if 'midas' not in settings.get().providers:
+        raise not_found('midas is not enabled')
+
+
+@web.api
+def midas_balance(request):
+    auth.require(request.headers, auth.PUBLISHABLE)
+    _require_midas()
+    return web.json_response(200, _midas_coins().balance_for_request(web.inbound(request)))
+
+
+@web.api
+def midas_payment(request):
+    auth.require(request.headers, auth.PUBLISHABLE)
+    _require_midas()
+    status, order = _midas_coins().pay(web.json_body(request), request.headers.get('idempotency-key'))
+    return web.json_response(status, order)
+
+
+@web.api
+def midas_present(request):
+    auth.require(request.headers, auth.SECRET)
+    _require_midas()
+    return web.json_response(200, _midas_coins().present(web.json_body(request)))
+
+
+def midas_settle(event):
+    """The midas_settle Lambda function; answers {"error": {...}} instead of raising for bad input."""
+    try:
+        _require_midas()
+        return _midas_coins().settle_event(event)
+    except ApiError as exc:
+        return exc.body()

@@ -57,7 +57,7 @@ def _apply_verified(provider_name, note, inbound):
     """Business checks, then the exactly-once change; the record is stored either way.
     Raises Rejected (after storing the record) when the checks refuse the notification."""
     order = orders.find(note.out_trade_no)
-    record = _record(provider_name, note.event_id, inbound, order)
+    record = record_of(provider_name, note.event_id, inbound, order)
     try:
         _check(provider_name, note, order)
     except Rejected as rejected:
@@ -89,13 +89,13 @@ def _check(provider_name, note, order):
 def _store_unverified(provider_name, inbound, rejected, keep_body=True):
     log.warning('%s notification refused (%s): %s', provider_name, rejected.code, rejected.message)
     digest = hashlib.sha256(inbound.body + repr(inbound.query).encode('utf-8')).hexdigest()
-    record = _record(provider_name, 'unverified#' + digest, inbound, None, keep_body)
+    record = record_of(provider_name, 'unverified#' + digest, inbound, None, keep_body)
     record['ttl'] = int((clock.now() + UNVERIFIED_TTL).timestamp())
     store.record_notification({**record, 'verdict': 'rejected',
                                'reason': f'{rejected.code}: {rejected.message}'})
 
 
-def _record(provider_name, key, inbound, order, keep_body=True):
+def record_of(provider_name, key, inbound, order, keep_body=True):
     """The stored form of a notification: everything needed to replay or audit it."""
     return {
         'provider': provider_name,

@@ -54,8 +54,13 @@ def find(out_trade_no):
     return store.get_order(pointer['order_id']) if pointer else None
 
 
-def create(body, idempotency_key=None):
-    """Create an order from a POST /orders body. Returns (http_status, order view)."""
+def create(body, idempotency_key=None, provider_call=None):
+    """Create an order from a POST /orders body. Returns (http_status, order view).
+
+    `provider_call` replaces the provider's `create(order, product, payer)` for orders
+    a provider makes another way (Midas coin payments are charged after the
+    order exists, not at creation).
+    """
     request = _parse_request(body)
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
         raise invalid('Idempotency-Key must be 1-255 printable ASCII characters', 'Idempotency-Key')
@@ -64,7 +69,8 @@ def create(body, idempotency_key=None):
         raise invalid(f'unknown product {request["product_id"]}', 'product_id')
     provider = providers.load(request['provider'])
     stored_payer = provider.validate_payer(request['payer'])
-    request_hash = _hash(request)
+    # Login tokens in the payer change between retries; the order is what is stored of the payer.
+    request_hash = _hash({**request, 'payer': stored_payer})
     existing = _existing(request, request_hash, idempotency_key)
     if existing:
         return 200, existing
@@ -77,7 +83,8 @@ def create(body, idempotency_key=None):
         if existing:
             return 200, existing
         raise conflict('order_in_progress', 'the same order is being created; retry shortly') from None
-    return 201, _reach_provider(provider, order, product, request['payer'], idempotency_key)
+    return 201, _reach_provider(provider_call or provider.create, order, product,
+                                request['payer'], idempotency_key)
 
 
 def _parse_request(body):
@@ -177,10 +184,10 @@ def _generated_trade_no(now):
     return 'pg' + now.strftime('%Y%m%d%H%M%S') + secrets.token_hex(6)
 
 
-def _reach_provider(provider, order, product, payer, idempotency_key):
+def _reach_provider(create, order, product, payer, idempotency_key):
     """Ask the provider for the client's parameters; undo the order if it refuses."""
     try:
-        created = provider.create(order, product, payer)
+        created = create(order, product, payer)
     except ProviderError as exc:
         store.delete_order(order, idempotency_key)
         raise ApiError(502, 'provider_error', f'{order["provider"]} refused the order: {exc}') from None
@@ -266,8 +273,29 @@ def _change_for(order, note):
     return note.detail or 'nothing to do'
 
 
-def close(order_id):
-    """POST /orders/{id}/close: close at the provider (where it can), then here."""
+def with_payer(order, payer):
+    """The order with the caller's payer fields (e.g. a login token) added for one provider call.
+
+    What is stored of the payer wins; the result is never written back, so
+    tokens stay out of the table.
+    """
+    return {**order, 'payer': {**(payer or {}), **(order.get('payer') or {})}}
+
+
+def payer_of(body):
+    """The optional `payer` object of a close or refund request: a login the provider may need."""
+    payer = body.get('payer', {}) if isinstance(body, dict) else {}
+    if not isinstance(payer, dict) or not all(isinstance(v, str) for v in payer.values()):
+        raise invalid('payer must be an object of strings', 'payer')
+    return payer
+
+
+def close(order_id, payer=None):
+    """POST /orders/{id}/close: close at the provider (where it can), then here.
+
+    `payer` is added to the order for the provider's call only (Midas needs
+    the payer's login to roll back a coin payment).
+    """
     order = get(order_id)
     if order['status'] == CLOSED:
         return view(order)
@@ -276,7 +304,7 @@ def close(order_id):
     provider = providers.load(order['provider'])
     if hasattr(provider, 'close'):
         try:
-            provider.close(order)
+            provider.close(with_payer(order, payer))
         except ProviderError as exc:
             raise ApiError(502, 'provider_error', f'{order["provider"]} could not close: {exc}') from None
     for _ in range(20):

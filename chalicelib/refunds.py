@@ -29,10 +29,13 @@ def view(refund):
 def create(order_id, body):
     """POST /orders/{id}/refunds. Returns (http_status, refund view)."""
     amount, reason, refund_no = _parse(body)
+    payer = orders.payer_of(body)
     order = orders.get(order_id)
     provider = providers.load(order['provider'])
     if not hasattr(provider, 'refund'):
         raise ApiError(422, 'not_supported', f'{order["provider"]} has no refund API')
+    if hasattr(provider, 'check_refund'):
+        provider.check_refund(orders.with_payer(order, payer), amount)
     existing = store.get_refund(order_id, refund_no)
     if existing is None:
         existing = _reserve(order, amount, reason, refund_no)
@@ -40,7 +43,7 @@ def create(order_id, body):
         raise conflict('idempotency_conflict', f'refund {refund_no} exists with a different amount')
     if existing['refund_status'] != PENDING:
         return 200, view(existing)
-    return _ask_provider(provider, order_id, existing)
+    return _ask_provider(provider, order_id, existing, payer)
 
 
 def _parse(body):
@@ -82,10 +85,10 @@ def _reserve(order, amount, reason, refund_no):
     raise RuntimeError(f'order {order["order_id"]} kept changing while reserving a refund')
 
 
-def _ask_provider(provider, order_id, refund):
+def _ask_provider(provider, order_id, refund, payer):
     order = orders.get(order_id)
     try:
-        result = provider.refund(order, refund)
+        result = provider.refund(orders.with_payer(order, payer), refund)
     except ProviderError as exc:
         if exc.retryable:
             return 202, view(refund)

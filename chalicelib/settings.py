@@ -12,6 +12,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from chalicelib import aws
 
@@ -190,9 +191,54 @@ class AlipaySettings:
         raise SettingsError(f'PAYGATE_ALIPAY_SIGN_MODE must be key or cert, got {mode!r}')
 
 
+@dataclass(frozen=True)
+class MidasSettings:
+    """Tencent Midas / YSDK (PROVIDERS.md §1).
+
+    `appid` is the Midas offerid (支付 ID), `appkey` the Midas appkey of the
+    environment (sandbox and production keys differ). `callback_path` is the
+    path of the delivery (发货) URL exactly as configured in the Midas console:
+    Tencent signs the callback over it (default: the path of
+    PAYGATE_PUBLIC_URL + /notify/midas). `org_loc` says which URI goes into the
+    `org_loc` cookie: `path` (/mpay/<api>, the official YSDK PHP SDK) or
+    `sig_path` (/v3/r/mpay/<api>, the 道具直购 wiki page).
+    """
+    HOSTS = {'sandbox': 'https://ysdktest.qq.com', 'production': 'https://ysdk.qq.com'}
+    ORG_LOC_FORMS = ('path', 'sig_path')
+
+    appid: str
+    appkey: Secret
+    environment: str
+    base_url: str
+    callback_path: str
+    org_loc: str
+    coins_per_yuan: int
+
+    @classmethod
+    def load(cls, env):
+        environment = env.required('PAYGATE_MIDAS_ENV')
+        if environment not in cls.HOSTS:
+            raise SettingsError(f'PAYGATE_MIDAS_ENV must be sandbox or production, got {environment!r}')
+        public_path = urlsplit(env.required('PAYGATE_PUBLIC_URL')).path.rstrip('/')
+        callback_path = env.optional('PAYGATE_MIDAS_CALLBACK_PATH', f'{public_path}/notify/midas')
+        if not callback_path.startswith('/') or '?' in callback_path:
+            raise SettingsError('PAYGATE_MIDAS_CALLBACK_PATH must be a path like /notify/midas')
+        org_loc = env.optional('PAYGATE_MIDAS_ORG_LOC', 'path')
+        if org_loc not in cls.ORG_LOC_FORMS:
+            raise SettingsError(f'PAYGATE_MIDAS_ORG_LOC must be path or sig_path, got {org_loc!r}')
+        return cls(appid=env.required('PAYGATE_MIDAS_APPID'),
+                   appkey=env.secret('PAYGATE_MIDAS_APPKEY'),
+                   environment=environment,
+                   base_url=env.optional('PAYGATE_MIDAS_URL', cls.HOSTS[environment]).rstrip('/'),
+                   callback_path=callback_path,
+                   org_loc=org_loc,
+                   coins_per_yuan=env.integer('PAYGATE_MIDAS_COINS_PER_YUAN', 10))
+
+
 PROVIDER_SETTINGS = {
     'codepay': CodepaySettings,
     'alipay': AlipaySettings,
+    'midas': MidasSettings,
 }
 
 

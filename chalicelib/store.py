@@ -5,6 +5,7 @@ Items (single table, `pk`/`sk`; the README documents the design):
   ORDER#<order_id>        / REFUND#<no>    a refund of that order
   REF#<out_trade_no>      / REF            out_trade_no -> order_id (makes it unique)
   IDEM#<key>              / IDEM           Idempotency-Key -> order_id (expires after 24 h)
+  LOOKUP#<provider>#<id>  / LOOKUP         a provider's own id for an order -> order_id
   NOTIFY#<provider>#<id>  / NOTIFY         an inbound notification, raw, with its verdict
   EVENT#<event_id>        / EVENT          an event for the merchant's webhooks
   INSTANCE#<signId>       / INSTANCE       a Cloud Marketplace SaaS instance
@@ -94,6 +95,19 @@ def get_order(order_id):
 
 def get_reference(out_trade_no):
     return _get({'pk': f'REF#{out_trade_no}', 'sk': 'REF'})
+
+
+def lookup_key(name):
+    return {'pk': f'LOOKUP#{name}', 'sk': 'LOOKUP'}
+
+
+def put_lookup(name, order_id):
+    """Point a provider's own id for an order (`<provider>#<id>`, e.g. a Midas token) at the order."""
+    _client().put_item(TableName=_table(), Item=_to_item({**lookup_key(name), 'order_id': order_id}))
+
+
+def get_lookup(name):
+    return _get(lookup_key(name))
 
 
 def get_idempotency(key):

@@ -48,6 +48,11 @@ def json_body(request):
         raise ApiError(400, 'invalid_json', 'the body is not valid UTF-8 JSON') from None
 
 
+def optional_json_body(request):
+    """Like json_body, but an empty body is an empty object (routes whose body is optional)."""
+    return json_body(request) if (request.raw_body or b'').strip() else {}
+
+
 def api(handler):
     """Turn ApiErrors into their JSON answers and anything unexpected into a plain 500."""
     @functools.wraps(handler)

@@ -111,6 +111,16 @@ def any_table(request):
 
 
 @pytest.fixture
+def midas_env(paygate_env):
+    """The test stage with Midas enabled, pointed at a mocked Midas (tests/midas_fixtures.py)."""
+    from tests.midas_fixtures import midas_environment
+    for name, value in midas_environment().items():
+        paygate_env.setenv(name, value)
+    reset_caches()
+    return paygate_env
+
+
+@pytest.fixture
 def app_module(paygate_env):
     import app
     return app

@@ -73,3 +73,30 @@ def assert_unchanged(order_id):
     stored = store.get_order(order_id)
     assert stored['status'] == 'CREATED' and stored['version'] == 1
     assert table_items('EVENT#') == []
+
+
+def _java_url_encode(text):
+    """Java SnsSigCheck.encodeUrl: URLEncoder (UTF-8), then '+' -> %20, '*' -> %2A; '~' -> %7E."""
+    from urllib.parse import quote_plus
+    return quote_plus(text, safe='*').replace('+', '%20').replace('*', '%2A').replace('~', '%7E')
+
+
+def midas_sig(method, path, params, appkey):
+    """PROVIDERS.md §1.4, written out independently of chalicelib (Java SnsSigCheck style)."""
+    import base64
+    import hmac
+    pairs = '&'.join(f'{name}={params[name]}' for name in sorted(params) if name != 'sig')
+    text = method + '&' + _java_url_encode(path) + '&' + _java_url_encode(pairs)
+    return base64.b64encode(hmac.new((appkey + '&').encode(), text.encode(), 'sha1').digest()).decode()
+
+
+def midas_callback_value(value):
+    """PHP SnsSigCheck::encodeValue, per UTF-8 byte: all but 0-9 a-z A-Z ! * ( ) -> %XX."""
+    return ''.join(chr(b) if chr(b).isascii() and (chr(b).isalnum() or chr(b) in '!*()')
+                   else '%{:02X}'.format(b) for b in value.encode('utf-8'))
+
+
+def midas_callback_sig(path, params, appkey):
+    """The delivery callback's sig: the special value encoding, then the usual V3 signature (GET)."""
+    encoded = {name: midas_callback_value(value) for name, value in params.items() if name != 'sig'}
+    return midas_sig('GET', path, encoded, appkey)

@@ -149,3 +149,21 @@ def test_run_uses_another_dynamodb_endpoint_without_starting_one(tmp_path, dynam
     finally:
         run.stop()
     assert not (tmp_path / 'unused').exists()
+
+
+def test_run_serves_midas_item_purchases_through_the_sandbox(tmp_path, dynamodb_local):
+    payer = {'openid': 'OPENID0001', 'openkey': 'PAYTOKEN0001', 'pf': 'desktop_m_qq-2001-android-2011-ysdk',
+             'pfkey': 'PFKEY0001', 'login_type': 'qq', 'zoneid': '1'}
+    run = RunCommand(tmp_path / 'unused', {'PAYGATE_DYNAMODB_ENDPOINT': dynamodb_local.endpoint})
+    try:
+        created = requests.post(f'{run.url}/orders', headers=PK, timeout=10, json={
+            'provider': 'midas', 'product_id': 'gold_60', 'payer': payer})
+        assert created.status_code == 201, created.text
+        order = created.json()
+        token = order['client_params']['token']
+        paid = requests.post(f'http://127.0.0.1:{run.sandbox_port}/midas/pay/{token}', timeout=10).json()
+        assert (paid['paygate_status'], paid['paygate_answer']) == (200, '{"ret":0,"msg":"OK"}')
+        shown = requests.get(f'{run.url}/orders/{order["order_id"]}', headers=PK, timeout=10).json()
+        assert shown['status'] == 'PAID' and shown['provider_trade_no'] == paid['billno']
+    finally:
+        run.stop()

@@ -1,5 +1,6 @@
 """POST /orders/{id}/refunds and /close: the generic flows every provider plugs into."""
 import json
+import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,7 +20,7 @@ def fake_provider(monkeypatch):
 
 
 def make_order(status='PAID', amount=1000):
-    order = {'order_id': 'ord_' + str(id(object())), 'out_trade_no': f'fake{id(object())}',
+    order = {'order_id': 'ord_' + secrets.token_hex(12), 'out_trade_no': 'fake' + secrets.token_hex(8),
              'provider': 'fakepay', 'product_id': 'gold_60', 'quantity': 1, 'amount': amount,
              'currency': 'CNY', 'status': 'CREATED', 'created_at': '2026-11-22T08:00:00Z',
              'expires_at': '2026-11-22T08:30:00Z', 'payer': {}, 'metadata': {},

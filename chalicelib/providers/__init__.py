@@ -8,6 +8,11 @@ Every provider module has the same shape, so a reader who knows one knows all:
     SUCCESS                               the Reply the provider expects when we accept
     failure(rejected)                  -> the Reply for a notification we refuse
     query(order) / close(order) / refund(order, refund)   where the provider has them
+    check_refund(order, amount)           optional: refuse a refund (ApiError) before it is reserved
+
+For close and refund, `order['payer']` holds what is stored of the payer plus
+the `payer` object of the close/refund request, for that one call (a login
+token the provider's API needs; it is never stored).
 
 A provider with several notification formats (WeChat Pay v2 XML and v3 JSON)
 may serve each notify route from its own module with the notification half of
@@ -23,11 +28,13 @@ from dataclasses import dataclass, field
 MODULES = {
     'codepay': 'chalicelib.providers.codepay',
     'alipay': 'chalicelib.providers.alipay',
+    'midas': 'chalicelib.providers.midas',
 }
 
 NOTIFY_ROUTES = {
     'codepay': 'chalicelib.providers.codepay',
     'alipay': 'chalicelib.providers.alipay',
+    'midas': 'chalicelib.providers.midas',
 }
 
 PAID = 'paid'

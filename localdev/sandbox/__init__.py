@@ -5,15 +5,16 @@ answers its API like the provider does, and can send the provider's signed
 notification back to Paygate (a "pay" button for a human, a POST for scripts).
 Modules register routes as (method, path prefix) -> handler(request).
 """
+import html
 import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from localdev.sandbox import alipay, cloudmarket, codepay, merchant
+from localdev.sandbox import alipay, cloudmarket, codepay, merchant, midas
 
-PROVIDERS = (codepay, alipay, cloudmarket, merchant)
+PROVIDERS = (codepay, alipay, midas, cloudmarket, merchant)
 
 
 @dataclass
@@ -42,6 +43,15 @@ def prepare(local_dir):
 
 def json_answer(data, status=200):
     return Answer(status, json.dumps(data, ensure_ascii=False))
+
+
+def pay_page(title, heading, order_id, text):
+    """A cashier page for a human: one Pay button that POSTs to the same URL; 404 without an order."""
+    if text is None:
+        return Answer(404, f'<p>No {html.escape(title)} order {html.escape(order_id)}</p>', 'text/html')
+    return Answer(200, f'''<!doctype html><title>{html.escape(title)}</title>
+<h1>{html.escape(heading)}</h1><p>Order {html.escape(order_id)}: {html.escape(text)}</p>
+<form method="post"><button>Pay</button></form>''', 'text/html')
 
 
 class Sandbox:

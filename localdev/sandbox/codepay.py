@@ -4,7 +4,6 @@ Signing here is written from PROVIDERS.md §5 independently of
 chalicelib.providers.codepay, like the provider's own PHP would do it.
 """
 import hashlib
-import html
 import secrets
 import threading
 import time
@@ -52,14 +51,10 @@ class Emulator:
             'serverTime': now, 'endTime': now + int(params.get('outTime') or 360)})
 
     def pay_page(self, request):
-        from localdev.sandbox import Answer
+        from localdev.sandbox import pay_page
         pay_id = request.path.rsplit('/', 1)[-1]
         order = self.orders.get(pay_id)
-        if order is None:
-            return Answer(404, f'<p>No Codepay sandbox order {html.escape(pay_id)}</p>', 'text/html')
-        return Answer(200, f'''<!doctype html><title>Codepay sandbox</title>
-<h1>码支付 sandbox</h1><p>Order {html.escape(pay_id)}: ¥{html.escape(order["price"])}</p>
-<form method="post"><button>Pay</button></form>''', 'text/html')
+        return pay_page('Codepay sandbox', '码支付 sandbox', pay_id, order and f'¥{order["price"]}')
 
     def pay(self, request):
         """Pay the order: send Paygate the signed notification, show what it answered."""

@@ -1,0 +1,295 @@
+"""GET /notify/midas: the delivery callback's signature, mapping, amounts, exactly-once, answers."""
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from chalicelib import aws, settings, store
+from localdev.server import BackgroundServer, create_server
+from tests.helpers import PUBLISHABLE, body_json, midas_callback_sig, post_json
+from tests.midas_fixtures import PAYER, buy_goods_answer, delivery, expect, query_of
+
+pytestmark = pytest.mark.usefixtures('midas_env')
+OK = '{"ret":0,"msg":"OK"}'
+BAD_SIG = '{"ret":4,"msg":"请求参数错误：（sig）"}'
+UNKNOWN_TOKEN = '{"ret":3,"msg":"token不存在"}'
+BILLNO = '-APPDJSX21374-20251122-1512345678'
+
+
+@pytest.fixture
+def order(client, http_mock):
+    expect(http_mock, 'buy_goods_m', buy_goods_answer)
+    body = {'provider': 'midas', 'product_id': 'gold_60', 'payer': PAYER}
+    return body_json(post_json(client, '/orders', body))
+
+
+def notify(client, fields=None, query=None, headers=None):
+    return client.http.get('/notify/midas?' + (query if query is not None else query_of(fields)),
+                           headers=headers or {})
+
+
+def items(prefix):
+    found = aws.client('dynamodb').scan(TableName=settings.get().table_name)['Items']
+    return [item for item in found if item['pk']['S'].startswith(prefix)]
+
+
+def assert_answer(response, text, status=None):
+    assert response.body.decode('utf-8') == text
+    assert response.headers['Content-Type'] == 'application/json; charset=utf-8'
+    if status:
+        assert response.status_code == status
+
+
+def assert_unchanged(order_id):
+    stored = store.get_order(order_id)
+    assert stored['status'] == 'CREATED' and stored['version'] == 1
+    assert items('EVENT#') == []
+
+
+def test_the_answer_bytes_are_pinned():
+    from chalicelib.providers import Rejected, midas
+    assert midas.SUCCESS.body.encode('utf-8') == b'{"ret":0,"msg":"OK"}'
+    assert midas.failure(Rejected(Rejected.SIGNATURE, 'x')).body.encode('utf-8') == \
+        '{"ret":4,"msg":"请求参数错误：（sig）"}'.encode('utf-8')
+    assert midas.failure(Rejected(Rejected.UNKNOWN_ORDER, 'x')).body == UNKNOWN_TOKEN
+    assert midas.failure(Rejected('internal', 'x')).body == '{"ret":1,"msg":"系统繁忙"}'
+
+
+def test_a_valid_callback_pays_the_order_once(client, order):
+    response = notify(client, delivery(order))
+    assert_answer(response, OK, 200)
+    shown = body_json(client.http.get(f'/orders/{order["order_id"]}', headers=PUBLISHABLE))
+    assert (shown['status'], shown['provider_trade_no']) == ('PAID', BILLNO)
+    [event] = items('EVENT#')
+    assert json.loads(event['payload']['S'])['type'] == 'order.paid'
+    record = store.get_notification('midas', BILLNO)
+    assert record['verdict'] == 'applied' and record['order_id'] == order['order_id']
+    assert 'pubacct_payamt_coins=&' in record['query']
+
+
+def test_a_form_content_type_on_the_get_is_accepted(client, order):
+    response = notify(client, delivery(order), headers={'Content-Type': 'application/x-www-form-urlencoded'})
+    assert_answer(response, OK, 200)
+
+
+def test_empty_and_unknown_parameters_are_signed_too(client, order):
+    fields = delivery(order, cftid='10000189 01321608272960639630', ebazinga='', mbazinga='1',
+                      paychannel='qdqb', paychannelsubid='1', **{'new_field.v2': '金*~%'})
+    assert_answer(notify(client, fields), OK)
+    assert store.get_order(order['order_id'])['status'] == 'PAID'
+
+
+def test_a_parameter_without_equals_sign_counts_as_empty(client, order):
+    fields = delivery(order)
+    query = query_of(fields).replace('pubacct_payamt_coins=&', 'pubacct_payamt_coins&')
+    assert_answer(notify(client, query=query), OK)
+
+
+def test_a_sig_whose_plus_became_a_space_still_verifies(client, order):
+    for billno in (f'-APPDJSX-{n}' for n in range(200)):
+        fields = delivery(order, billno=billno)
+        if '+' in fields['sig']:
+            break
+    else:
+        pytest.skip('no sig with a + among 200')
+    query = query_of({**fields, 'sig': fields['sig'].replace('+', ' ')})
+    assert_answer(notify(client, query=query), OK)
+
+
+@pytest.mark.parametrize('field, value', [
+    ('amt', '6000'), ('openid', 'someone'), ('billno', '-APPDJSX-other'), ('ts', '1763780001'),
+    ('payitem', 'g001*6*1'), ('appmeta', 'x*qdqb*qq'), ('zoneid', '2'), ('pubacct_payamt_coins', '10'),
+    ('ebazinga', ''), ('sig', 'VvKwcaMqUNpKhx0XfCvOqPRiAnU='),
+])
+def test_a_tampered_or_added_field_is_refused(client, order, field, value):
+    fields = {**delivery(order), field: value}
+    assert_answer(notify(client, fields), BAD_SIG, 400)
+    assert_unchanged(order['order_id'])
+    [record] = items('NOTIFY#')
+    assert record['verdict']['S'] == 'rejected' and record['reason']['S'].startswith('signature')
+
+
+def test_signed_with_the_wrong_appkey_is_refused(client, order):
+    assert_answer(notify(client, delivery(order, appkey='AnotherAppKey000000000000000000')), BAD_SIG)
+    assert_unchanged(order['order_id'])
+
+
+def test_signed_over_another_path_is_refused(client, order):
+    assert_answer(notify(client, delivery(order, path='/cgi-bin/temp.py')), BAD_SIG)
+    assert_unchanged(order['order_id'])
+
+
+def test_the_configured_callback_path_is_the_signed_path(client, order, midas_env):
+    from tests.conftest import reset_caches
+    midas_env.setenv('PAYGATE_MIDAS_CALLBACK_PATH', '/api/notify/midas')
+    reset_caches()
+    assert_answer(notify(client, delivery(order)), BAD_SIG)
+    assert_answer(notify(client, delivery(order, path='/api/notify/midas')), OK)
+
+
+def test_signed_without_the_special_encoding_is_refused(client, order):
+    from tests.helpers import midas_sig
+    fields = delivery(order)
+    fields['sig'] = midas_sig('GET', '/notify/midas', fields, 'MidasTestAppKey0123456789abcdefX')
+    assert_answer(notify(client, fields), BAD_SIG)
+
+
+@pytest.mark.parametrize('change, answer', [
+    ({'amt': '6000'}, '{"ret":4,"msg":"请求参数错误：（amt）"}'),
+    ({'amt': '599'}, '{"ret":4,"msg":"请求参数错误：（amt）"}'),
+    ({'amt': ''}, '{"ret":4,"msg":"请求参数错误：（amt）"}'),
+    ({'amt': '60'}, '{"ret":4,"msg":"请求参数错误：（amt）"}'),
+    ({'payitem': 'g001*6*1'}, '{"ret":4,"msg":"请求参数错误：（payitem）"}'),
+    ({'payitem': 'g001*60*2', 'amt': '1200'}, '{"ret":4,"msg":"请求参数错误：（payitem）"}'),
+    ({'payitem': 'g002*60*1'}, '{"ret":4,"msg":"请求参数错误：（payitem）"}'),
+    ({'payitem': 'garbage'}, '{"ret":4,"msg":"请求参数错误：（payitem）"}'),
+])
+def test_a_wrong_amount_is_refused_even_when_signed(client, order, change, answer):
+    assert_answer(notify(client, delivery(order, **change)), answer, 400)
+    assert_unchanged(order['order_id'])
+
+
+def test_the_same_price_written_with_decimals_is_accepted(client, order):
+    assert_answer(notify(client, delivery(order, payitem='g001*60.0*1')), OK)
+
+
+def test_another_appid_is_refused(client, order):
+    answer = '{"ret":4,"msg":"请求参数错误：（appid）"}'
+    assert_answer(notify(client, delivery(order, appid='1450009999')), answer)
+    assert_unchanged(order['order_id'])
+
+
+@pytest.mark.parametrize('change', [
+    {'token': 'NOT-OUR-TOKEN'}, {'appmeta': 'pg-unknown-order*qdqb*qq'}, {'token': ''},
+    {'appmeta': None, 'token': 'NOT-OUR-TOKEN'}, {'appmeta': '*wechat*st_dummy', 'token': 'NOT-OUR-TOKEN'},
+])
+def test_an_unknown_token_or_order_is_ret_3(client, order, change):
+    assert_answer(notify(client, delivery(order, **change)), UNKNOWN_TOKEN, 400)
+    assert_unchanged(order['order_id'])
+
+
+@pytest.mark.parametrize('appmeta', [None, '*wechat*st_dummy'])
+def test_a_callback_without_our_out_trade_no_is_mapped_by_its_token(client, order, appmeta):
+    assert_answer(notify(client, delivery(order, appmeta=appmeta)), OK)
+    assert store.get_order(order['order_id'])['status'] == 'PAID'
+
+
+def test_tencents_worked_example_through_the_route(client, http_mock, midas_env):
+    """wiki.open.qq.com 回调发货URL的协议说明_V3: the example query, as Tencent sends it, pays an
+    order set up to match it (appkey, appid, path, token, payitem 323003*8*1 = 80 fen)."""
+    from tests.conftest import reset_caches
+    catalog = [{'id': 'example', 'name': 'example', 'price': 80, 'providers': {'midas': {'item_id': '323003'}}}]
+    for name, value in {'PAYGATE_MIDAS_APPID': '33758', 'PAYGATE_MIDAS_APPKEY': '12345f9a47df4d1eaeb3bad9a7e54321',
+                        'PAYGATE_MIDAS_CALLBACK_PATH': '/cgi-bin/temp.py',
+                        'PAYGATE_CATALOG': json.dumps(catalog)}.items():
+        midas_env.setenv(name, value)
+    reset_caches()
+    token = '53227955F80B805B50FFB511E5AD51E025360'
+    expect(http_mock, 'buy_goods_m', {'ret': 0, 'token': token, 'url_params': '/v1/r/33758/x'})
+    order = body_json(post_json(client, '/orders', {'provider': 'midas', 'product_id': 'example',
+                                                    'payer': {**PAYER, 'openid': 'test001'}}))
+    example = ('openid=test001&appid=33758&ts=1328855301&payitem=323003*8*1'
+               '&token=53227955F80B805B50FFB511E5AD51E025360&billno=-APPDJT18700-20120210-1428215572'
+               '&version=v3&zoneid=1&providetype=0&amt=80&payamt_coins=20&pubacct_payamt_coins=10')
+    sig = '&sig=VvKwcaMqUNpKhx0XfCvOqPRiAnU%3D'
+    assert_answer(notify(client, query=example.replace('amt=80', 'amt=81') + sig), BAD_SIG, 400)
+    assert store.get_order(order['order_id'])['status'] == 'CREATED'
+    assert_answer(notify(client, query=example + sig), OK, 200)
+    stored = store.get_order(order['order_id'])
+    assert (stored['status'], stored['provider_trade_no']) == ('PAID', '-APPDJT18700-20120210-1428215572')
+
+
+def test_a_codepay_order_named_in_appmeta_is_ret_3(client, order, http_mock):
+    from tests.codepay_fixtures import expect_create
+    expect_create(http_mock)
+    other = body_json(post_json(client, '/orders', {'provider': 'codepay', 'product_id': 'gold_60',
+                                                    'payer': {'channel': 'alipay'}}))
+    fields = delivery(order, appmeta=other['out_trade_no'] + '*qdqb*qq')
+    assert_answer(notify(client, fields), UNKNOWN_TOKEN)
+
+
+@pytest.mark.parametrize('query', [
+    '', 'sig=abc', 'openid=a&openid=b&sig=x', 'billno=1', '%FF=1&sig=2',
+])
+def test_malformed_callbacks_are_refused(client, order, query):
+    response = notify(client, query=query)
+    assert response.status_code == 400
+    assert json.loads(response.body)['ret'] == 4
+    assert_unchanged(order['order_id'])
+
+
+def test_signed_without_billno_is_refused(client, order):
+    answer = '{"ret":4,"msg":"请求参数错误：（billno）"}'
+    assert_answer(notify(client, delivery(order, billno=None)), answer)
+    assert_unchanged(order['order_id'])
+
+
+def test_a_duplicate_is_answered_ok_and_changes_nothing(client, order):
+    fields = delivery(order)
+    assert_answer(notify(client, fields), OK)
+    paid = store.get_order(order['order_id'])
+    assert_answer(notify(client, fields), OK)
+    assert store.get_order(order['order_id']) == paid
+    assert len(items('EVENT#')) == 1
+    assert store.get_notification('midas', BILLNO)['seen_count'] == 2
+
+
+def test_a_redelivery_with_a_new_ts_and_sig_is_the_same_billno(client, order):
+    assert_answer(notify(client, delivery(order)), OK)
+    assert_answer(notify(client, delivery(order, ts='1763789999')), OK)
+    assert len(items('EVENT#')) == 1
+
+
+def test_a_second_billno_for_a_paid_order_is_kept_but_changes_nothing(client, order):
+    assert_answer(notify(client, delivery(order)), OK)
+    assert_answer(notify(client, delivery(order, billno='-APPDJSX-second')), OK)
+    assert store.get_order(order['order_id'])['provider_trade_no'] == BILLNO
+    assert store.get_notification('midas', '-APPDJSX-second')['verdict'] == 'ignored'
+
+
+def test_an_internal_failure_is_ret_1(client, order, monkeypatch):
+    from chalicelib import orders
+
+    def broken(*args):
+        raise RuntimeError('table unavailable')
+    monkeypatch.setattr(orders, 'apply_notification', broken)
+    assert_answer(notify(client, delivery(order)), '{"ret":1,"msg":"系统繁忙"}', 500)
+
+
+def test_the_callback_encoding_for_non_ascii_values_through_the_route(client, order):
+    fields = delivery(order, channel_id='渠道 ~-_.%', cftid='')
+    assert fields['sig'] == midas_callback_sig('/notify/midas', fields, 'MidasTestAppKey0123456789abcdefX')
+    assert_answer(notify(client, fields), OK)
+
+
+@pytest.mark.parametrize('backend', ['moto_table', 'local_table'])
+def test_fifty_concurrent_duplicates_pay_once(request, backend):
+    """50 copies of one callback at once, through a real HTTP server: one transition, one event."""
+    request.getfixturevalue('midas_env')
+    request.getfixturevalue(backend)
+    http_mock = request.getfixturevalue('http_mock')  # after moto, which patches requests too
+    app_module = request.getfixturevalue('app_module')
+    from chalice.test import Client
+    expect(http_mock, 'buy_goods_m', buy_goods_answer)
+    with Client(app_module.app, stage_name='test') as client:
+        created = post_json(client, '/orders', {'provider': 'midas', 'product_id': 'gold_60', 'payer': PAYER})
+        assert created.status_code == 201, created.body
+        order = body_json(created)
+    query = query_of(delivery(order))
+    server = create_server('test', '127.0.0.1', 0)
+    server.port = server.server.server_address[1]
+    with BackgroundServer(server) as running, requests.Session() as session:
+        session.mount('http://', requests.adapters.HTTPAdapter(pool_maxsize=50))
+
+        def send(_):
+            reply = session.get(f'{running.url}/notify/midas?{query}', timeout=60)
+            return reply.status_code, reply.content
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            answers = list(pool.map(send, range(50)))
+    assert answers == [(200, OK.encode())] * 50
+    stored = store.get_order(order['order_id'])
+    assert stored['status'] == 'PAID' and stored['version'] == 2
+    assert len(items('EVENT#')) == 1
+    assert store.get_notification('midas', BILLNO)['seen_count'] == 50
