@@ -1,5 +1,5 @@
-"""Paygate's routes. Each one hands the request to chalicelib.handlers."""
-from chalice import Chalice
+"""Paygate's routes and scheduled functions. Each one hands over to chalicelib.handlers."""
+from chalice import Chalice, Rate
 
 from chalicelib import settings
 
@@ -37,3 +37,18 @@ def create_refund(order_id):
 @app.route('/notify/codepay', methods=['POST'], content_types=ANY)
 def notify_codepay():
     return _handlers().notify(app.current_request, 'codepay')
+
+
+@app.route('/notify/wechatpay', methods=['POST'], content_types=ANY)
+def notify_wechatpay():
+    return _handlers().notify(app.current_request, 'wechatpay')
+
+
+@app.route('/notify/wechatpay/v3', methods=['POST'], content_types=ANY)
+def notify_wechatpay_v3():
+    return _handlers().notify(app.current_request, 'wechatpay/v3')
+
+
+@app.schedule(Rate(12, unit=Rate.HOURS))
+def refresh_wechatpay_certificates(event):
+    return _handlers().refresh_wechatpay_certificates()

@@ -46,3 +46,14 @@ def notify(request, route):
         log.exception('%s notification failed on our side', route)
         reply = replace(provider.failure(providers.Rejected('internal', 'internal error')), status=500)
     return web.reply_response(reply)
+
+
+def refresh_wechatpay_certificates():
+    """Scheduled: download and cache WeChat Pay's platform certificates (API v3)."""
+    config = settings.get().provider('wechatpay')
+    if config is None or config.private_key is None or config.apiv3_key is None:
+        return {'refreshed': [], 'skipped': 'WeChat Pay API v3 is not configured'}
+    from chalicelib.providers.wechatpay import v3
+    serials = v3.refresh_certificates()
+    log.info('WeChat Pay platform certificates cached: %s', ', '.join(serials) or 'none')
+    return {'refreshed': serials}

@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 
 MODULES = {
     'codepay': 'chalicelib.providers.codepay',
+    'wechatpay': 'chalicelib.providers.wechatpay',
 }
 
 NOTIFY_ROUTES = {
     'codepay': 'chalicelib.providers.codepay',
+    'wechatpay': 'chalicelib.providers.wechatpay.notify_v2',
+    'wechatpay/v3': 'chalicelib.providers.wechatpay.notify_v3',
 }
 
 PAID = 'paid'
