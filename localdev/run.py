@@ -12,7 +12,7 @@ import sys
 
 from localdev import LOCAL_DIR
 from localdev.dynamodb_local import DynamoDBLocal, client_environment
-from localdev.sandbox import Sandbox
+from localdev.sandbox import Sandbox, generated_environment
 from localdev.server import create_server, stage_environment
 
 HOST = '127.0.0.1'
@@ -34,6 +34,7 @@ def main(argv=None):
             endpoint = engine.endpoint
         os.environ.update(client_environment(endpoint))
         stage_env = _on_ports(stage_environment(args.stage), args.port, args.sandbox_port)
+        stage_env.update(generated_environment({**os.environ, **stage_env}))
         _prepare(stage_env)
         paygate_url = f'http://{HOST}:{args.port}'
         running.enter_context(Sandbox({**os.environ, **stage_env}, args.sandbox_port, paygate_url))

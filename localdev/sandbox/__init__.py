@@ -7,13 +7,13 @@ Modules register routes as (method, path prefix) -> handler(request).
 """
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from localdev.sandbox import codepay
+from localdev.sandbox import codepay, wechatpay
 
-PROVIDERS = (codepay,)
+PROVIDERS = (codepay, wechatpay)
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Request:
     query: dict
     headers: dict
     body: bytes
+    raw_query: str = ''
 
 
 @dataclass
@@ -30,10 +31,20 @@ class Answer:
     status: int
     body: str
     content_type: str = 'application/json'
+    headers: dict = field(default_factory=dict)
 
 
 def json_answer(data, status=200):
     return Answer(status, json.dumps(data, ensure_ascii=False))
+
+
+def generated_environment(environ):
+    """Settings the sandbox makes up for this run (throw-away keys), for Paygate and the sandbox."""
+    generated = {}
+    for module in PROVIDERS:
+        if hasattr(module, 'generated_environment'):
+            generated.update(module.generated_environment(environ))
+    return generated
 
 
 class Sandbox:
@@ -67,12 +78,14 @@ class Sandbox:
                 request = Request(self.command, url.path,
                                   dict(parse_qsl(url.query, keep_blank_values=True)),
                                   {k.lower(): v for k, v in self.headers.items()},
-                                  self.rfile.read(length))
+                                  self.rfile.read(length), url.query)
                 answer = sandbox.dispatch(request)
                 body = answer.body.encode('utf-8')
                 self.send_response(answer.status)
                 self.send_header('Content-Type', f'{answer.content_type}; charset=utf-8')
                 self.send_header('Content-Length', str(len(body)))
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 
