@@ -322,9 +322,18 @@ def test_scheduled_refresh_caches_platform_certificates(wechat, client, wechatpa
     assert client.http.post('/notify/wechatpay/v3', headers=headers, body=notification).status_code == 204
 
 
-def test_refresh_with_an_unverifiable_reply_caches_nothing(wechat, client, wechatpay_keys):
+@pytest.mark.parametrize('public_key', [True, False])
+def test_refresh_with_an_unverifiable_reply_caches_nothing(wechatpay_env, wechat, client, wechatpay_keys,
+                                                           public_key):
+    """Without the public key the failure must show (the function fails); with it, a warning is enough."""
+    if not public_key:
+        wechatpay_env(PAYGATE_WECHATPAY_PUBLIC_KEY=None, PAYGATE_WECHATPAY_PUBLIC_KEY_ID=None)
     body, key, serial = certificates_reply(wechatpay_keys, 'merchant', PLATFORM_SERIAL)
     wechat.v3('GET', '/v3/certificates', body=body, key=key, serial=serial)
-    with pytest.raises(Exception, match='not signed by WeChat Pay'):
-        client.lambda_.invoke('refresh_wechatpay_certificates', scheduled_event(client))
+    if public_key:
+        result = client.lambda_.invoke('refresh_wechatpay_certificates', scheduled_event(client))
+        assert result.payload['refreshed'] == [] and 'not signed by WeChat Pay' in result.payload['error']
+    else:
+        with pytest.raises(Exception, match='not signed by WeChat Pay'):
+            client.lambda_.invoke('refresh_wechatpay_certificates', scheduled_event(client))
     assert scan('WXCERT#') == []

@@ -50,6 +50,8 @@ def _check_merchant(resource, config):
 
 def _payment(resource):
     transaction_id = str(resource.get('transaction_id') or '')
+    if 'appid' not in resource:
+        raise Rejected(Rejected.MERCHANT, 'transaction without appid')
     if not transaction_id or resource.get('trade_state') != 'SUCCESS':
         raise Rejected(Rejected.MALFORMED, f'TRANSACTION.SUCCESS with trade_state {resource.get("trade_state")!r}')
     return Notification(event_id=transaction_id, kind=PAID, out_trade_no=str(resource.get('out_trade_no', '')),

@@ -163,8 +163,9 @@ def refresh_certificates():
             pem = decrypt(sealed).decode('utf-8')
         except (crypto.CryptoError, UnicodeDecodeError) as exc:
             raise ProviderError(f'certificate {item.get("serial_no")} does not decrypt: {exc}') from None
-        found[str(item.get('serial_no', '')).upper()] = (pem, item.get('effective_time'),
-                                                         item.get('expire_time'))
+        if not (item.get('serial_no') and item.get('effective_time') and item.get('expire_time')):
+            raise ProviderError('certificate entry without serial_no / effective_time / expire_time')
+        found[str(item['serial_no']).upper()] = (pem, item['effective_time'], item['expire_time'])
 
     def keys(serial):
         downloaded = found.get(serial.upper())
