@@ -10,7 +10,7 @@ from chalicelib import aws, providers, settings, store
 from tests.helpers import SECRET, body_json, post_json
 from tests.wechatpay_fixtures import (APP_SECRET, APPID, CERT_SERIAL, KEY, LOGIN_URL, MCH_ID, OPENID,
                                       PLATFORM_SERIAL, PUB_KEY_ID, WX_URL, authorization_fields,
-                                      encrypt_resource, private_pem, rsa_verify, transaction, v2_fields,
+                                      encrypt_resource, private_pem, rsa_verify, transaction,
                                       v2_sign, v3_notification)
 
 ORDER = {'provider': 'wechatpay', 'product_id': 'gold_60', 'quantity': 2, 'payer': {'openid': OPENID},

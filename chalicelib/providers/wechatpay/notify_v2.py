@@ -72,14 +72,7 @@ def _refund(fields, config):
         info = xmlfields.parse(crypto.decrypt_refund_info(config.key.value, fields['req_info']), root='root')
     except (crypto.CryptoError, xmlfields.XMLError) as exc:
         raise Rejected(Rejected.SIGNATURE, f'req_info does not decrypt with our key: {exc}') from None
-    status, refund_id = info.get('refund_status', ''), info.get('refund_id', '')
-    if not (refund_id and info.get('out_refund_no') and info.get('out_trade_no')):
-        raise Rejected(Rejected.MALFORMED, 'refund notification without refund_id/out_refund_no/out_trade_no')
-    return Notification(event_id=f'refund:{refund_id}:{status}', kind=REFUND_KINDS.get(status, NOTHING),
-                        out_trade_no=info['out_trade_no'], amount=_fen(info, 'total_fee'),
-                        provider_trade_no=refund_id, refund_no=info['out_refund_no'],
-                        refund_amount=_fen(info, 'refund_fee'),
-                        detail=f'refund {info["out_refund_no"]} is {status}: settle it in the merchant console')
+    return common.refund_notification(info, REFUND_KINDS, _fen(info, 'total_fee'), _fen(info, 'refund_fee'))
 
 
 def _fen(fields, name):

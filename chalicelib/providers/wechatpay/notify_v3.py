@@ -59,14 +59,7 @@ def _payment(resource):
 
 
 def _refund(resource):
-    status, refund_id = resource.get('refund_status', ''), str(resource.get('refund_id') or '')
-    if not (refund_id and resource.get('out_refund_no') and resource.get('out_trade_no')):
-        raise Rejected(Rejected.MALFORMED, 'refund notification without refund_id/out_refund_no/out_trade_no')
-    return Notification(event_id=f'refund:{refund_id}:{status}', kind=REFUND_KINDS.get(status, NOTHING),
-                        out_trade_no=resource['out_trade_no'], amount=_fen(resource, 'total'),
-                        provider_trade_no=refund_id, refund_no=resource['out_refund_no'],
-                        refund_amount=_fen(resource, 'refund'),
-                        detail=f'refund {resource["out_refund_no"]} is {status}: settle it in the merchant console')
+    return common.refund_notification(resource, REFUND_KINDS, _fen(resource, 'total'), _fen(resource, 'refund'))
 
 
 def _fen(resource, name):

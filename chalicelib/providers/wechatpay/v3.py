@@ -157,7 +157,7 @@ def refresh_certificates():
     if raw.status_code != 200:
         raise ProviderError(f'/v3/certificates answered HTTP {raw.status_code}', code=_error(raw)[0])
     found = {}
-    for item in _json(raw).get('data') or []:
+    for item in outbound.json_object(raw).get('data') or []:
         sealed = item.get('encrypt_certificate') or {}
         try:
             pem = decrypt(sealed).decode('utf-8')
@@ -185,7 +185,7 @@ def _call(method, path, body=None):
         raise ProviderError(f'{code}: {message}', code=code,
                             retryable=reply.status_code >= 500 or reply.status_code == 429 or code in RETRYABLE)
     _verify_reply(reply, key_for)
-    return _json(reply) if reply.content else {}
+    return outbound.json_object(reply) if reply.content else {}
 
 
 def _send(method, path, body=None):
@@ -211,16 +211,6 @@ def _verify_reply(reply, keys):
         check_signature(headers, reply.content, keys)
     except Rejected as rejected:
         raise ProviderError(f'reply not signed by WeChat Pay: {rejected.message}', code='signature') from None
-
-
-def _json(reply):
-    try:
-        data = reply.json()
-    except ValueError:
-        raise ProviderError(f'non-JSON reply (HTTP {reply.status_code})', retryable=True) from None
-    if not isinstance(data, dict):
-        raise ProviderError('reply is not a JSON object')
-    return data
 
 
 def _error(reply):
