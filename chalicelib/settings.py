@@ -150,7 +150,9 @@ class WechatpaySettings:
                            'PAYGATE_WECHATPAY_CERT_SERIAL')}[version]
         for name in required:
             env.required(name)
-        if bool(env.optional('PAYGATE_WECHATPAY_PUBLIC_KEY')) != bool(env.optional('PAYGATE_WECHATPAY_PUBLIC_KEY_ID')):
+        public_key, public_key_id = (env.optional('PAYGATE_WECHATPAY_PUBLIC_KEY'),
+                                     env.optional('PAYGATE_WECHATPAY_PUBLIC_KEY_ID'))
+        if bool(public_key) != bool(public_key_id):
             raise SettingsError('settings PAYGATE_WECHATPAY_PUBLIC_KEY and PAYGATE_WECHATPAY_PUBLIC_KEY_ID '
                                 'go together')
         return cls(

@@ -118,7 +118,8 @@ class Emulator:
                 return json_answer({'errcode': 40163, 'errmsg': 'code been used'})
             self.used_codes.add(code)
         openid = 'oSbx' + hashlib.sha256(code.encode()).hexdigest()[:24]
-        return json_answer({'openid': openid, 'session_key': base64.b64encode(secrets.token_bytes(16)).decode()})
+        session_key = base64.b64encode(secrets.token_bytes(16)).decode()
+        return json_answer({'openid': openid, 'session_key': session_key})
 
     # ---- API v2 -------------------------------------------------------------------------------
 
@@ -163,7 +164,8 @@ class Emulator:
             return refused
         order = self.orders.get(fields.get('out_trade_no'))
         if order is None:
-            return self._v2_answer({'result_code': 'FAIL', 'err_code': 'ORDERNOTEXIST'}, fields.get('sign_type'))
+            return self._v2_answer({'result_code': 'FAIL', 'err_code': 'ORDERNOTEXIST'},
+                                   fields.get('sign_type'))
         return self._v2_answer({'result_code': 'SUCCESS', 'trade_state': order['state'],
                                 'out_trade_no': fields['out_trade_no'], 'total_fee': str(order['total']),
                                 'transaction_id': order['transaction_id']}, fields.get('sign_type'))
@@ -189,8 +191,8 @@ class Emulator:
             return refused
         refund = self._new_refund(fields['out_trade_no'], fields['out_refund_no'], int(fields['refund_fee']))
         if refund is None:
-            return self._v2_answer({'result_code': 'FAIL', 'err_code': 'ERROR', 'err_code_des': '订单未支付'},
-                                   fields.get('sign_type'))
+            return self._v2_answer({'result_code': 'FAIL', 'err_code': 'ERROR',
+                                    'err_code_des': '订单未支付'}, fields.get('sign_type'))
         return self._v2_answer({'result_code': 'SUCCESS', 'refund_id': refund['refund_id'],
                                 'out_refund_no': fields['out_refund_no'], 'refund_fee': fields['refund_fee']},
                                fields.get('sign_type'))
@@ -239,7 +241,8 @@ class Emulator:
         timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
         message = f'{timestamp}\n{nonce}\n'.encode() + body + b'\n'
         signature = self.wechat_key.sign(message, padding.PKCS1v15(), hashes.SHA256())
-        return {'Wechatpay-Timestamp': timestamp, 'Wechatpay-Nonce': nonce, 'Wechatpay-Serial': self.public_key_id,
+        return {'Wechatpay-Timestamp': timestamp, 'Wechatpay-Nonce': nonce,
+                'Wechatpay-Serial': self.public_key_id,
                 'Wechatpay-Signature': base64.b64encode(signature).decode(),
                 'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048'}
 
@@ -289,7 +292,8 @@ class Emulator:
 
     def _transaction(self, out_trade_no, order):
         return {'appid': self.appid, 'mchid': self.mch_id, 'out_trade_no': out_trade_no,
-                'transaction_id': order['transaction_id'], 'trade_type': 'JSAPI', 'trade_state': order['state'],
+                'transaction_id': order['transaction_id'], 'trade_type': 'JSAPI',
+                'trade_state': order['state'],
                 'success_time': datetime.now(BEIJING).isoformat(timespec='seconds'),
                 'payer': {'openid': order['openid']},
                 'amount': {'total': order['total'], 'payer_total': order['total'], 'currency': 'CNY',
@@ -312,7 +316,8 @@ class Emulator:
         if order is None:
             return Answer(404, f'<p>No WeChat Pay sandbox order {html.escape(out_trade_no)}</p>', 'text/html')
         return Answer(200, f'''<!doctype html><title>WeChat Pay sandbox</title>
-<h1>微信支付 sandbox ({order["version"]})</h1><p>Order {html.escape(out_trade_no)}: ¥{order["total"] / 100:.2f}</p>
+<h1>微信支付 sandbox ({order["version"]})</h1>
+<p>Order {html.escape(out_trade_no)}: ¥{order["total"] / 100:.2f}</p>
 <form method="post"><button>Pay</button></form>''', 'text/html')
 
     def pay(self, request):
@@ -328,8 +333,9 @@ class Emulator:
         if order['version'] == 'v2':
             fields = {**V2_OK, 'appid': self.appid, 'mch_id': self.mch_id, 'nonce_str': secrets.token_hex(16),
                       'result_code': 'SUCCESS', 'openid': order['openid'], 'trade_type': 'JSAPI',
-                      'bank_type': 'OTHERS', 'total_fee': str(order['total']), 'cash_fee': str(order['total']),
-                      'fee_type': 'CNY', 'transaction_id': order['transaction_id'], 'out_trade_no': out_trade_no,
+                      'bank_type': 'OTHERS', 'total_fee': str(order['total']),
+                      'cash_fee': str(order['total']), 'fee_type': 'CNY',
+                      'transaction_id': order['transaction_id'], 'out_trade_no': out_trade_no,
                       'time_end': datetime.now(BEIJING).strftime('%Y%m%d%H%M%S')}
             if order['sign_type'] != 'MD5':
                 fields['sign_type'] = order['sign_type']
@@ -350,7 +356,8 @@ class Emulator:
         order = self.orders[refund['out_trade_no']]
         info = {'out_trade_no': refund['out_trade_no'], 'out_refund_no': refund['out_refund_no'],
                 'refund_id': refund['refund_id'], 'transaction_id': order['transaction_id'],
-                'refund_status': 'SUCCESS', 'success_time': datetime.now(BEIJING).strftime('%Y-%m-%d %H:%M:%S')}
+                'refund_status': 'SUCCESS',
+                'success_time': datetime.now(BEIJING).strftime('%Y-%m-%d %H:%M:%S')}
         if order['version'] == 'v2':
             root = '<root>' + ''.join(f'<{k}><![CDATA[{v}]]></{k}>' for k, v in {
                 **info, 'total_fee': order['total'], 'refund_fee': refund['amount']}.items()) + '</root>'
@@ -361,7 +368,8 @@ class Emulator:
             resource = {**info, 'mchid': self.mch_id, 'amount': {
                 'total': order['total'], 'refund': refund['amount'], 'payer_total': order['total'],
                 'payer_refund': refund['amount']}}
-            reply = self._v3_notify(order['notify_url'], 'REFUND.SUCCESS', self._encrypted(resource, 'refund'))
+            reply = self._v3_notify(order['notify_url'], 'REFUND.SUCCESS',
+                                    self._encrypted(resource, 'refund'))
         return json_answer({'paygate_status': reply.status_code, 'paygate_answer': reply.text})
 
     def _req_info(self, root):
@@ -375,10 +383,11 @@ class Emulator:
         return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode()
 
     def _v3_notify(self, url, event_type, resource):
-        body = json.dumps({'id': secrets.token_hex(16), 'create_time': datetime.now(BEIJING).isoformat(timespec='seconds'),
-                           'resource_type': 'encrypt-resource', 'event_type': event_type,
-                           'summary': '支付成功' if event_type.startswith('TRANSACTION') else '退款成功',
-                           'resource': resource}, ensure_ascii=False).encode()
+        body = json.dumps({
+            'id': secrets.token_hex(16), 'create_time': datetime.now(BEIJING).isoformat(timespec='seconds'),
+            'resource_type': 'encrypt-resource', 'event_type': event_type,
+            'summary': '支付成功' if event_type.startswith('TRANSACTION') else '退款成功',
+            'resource': resource}, ensure_ascii=False).encode()
         return self._post(url, body, {'Content-Type': 'application/json', **self._signed_headers(body)})
 
     @staticmethod

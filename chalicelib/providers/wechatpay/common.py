@@ -48,4 +48,5 @@ def refund_notification(info, kinds, total, refund):
     return Notification(event_id=f'refund:{refund_id}:{status}', kind=kinds.get(status, NOTHING),
                         out_trade_no=str(info['out_trade_no']), amount=total, provider_trade_no=refund_id,
                         refund_no=str(info['out_refund_no']), refund_amount=refund,
-                        detail=f'refund {info["out_refund_no"]} is {status}: settle it in the merchant console')
+                        detail=f'refund {info["out_refund_no"]} is {status}: settle it in the merchant '
+                               'console')

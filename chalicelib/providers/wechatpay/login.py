@@ -28,7 +28,8 @@ def openid(js_code):
             'grant_type': 'authorization_code'})
         data = reply.json()
     except ProviderError:
-        raise ApiError(503, 'wechat_unreachable', 'WeChat login could not be reached; retry shortly') from None
+        raise ApiError(503, 'wechat_unreachable',
+                       'WeChat login could not be reached; retry shortly') from None
     except ValueError:
         raise ApiError(502, 'provider_error', f'jscode2session answered HTTP {reply.status_code}') from None
     return _openid(data if isinstance(data, dict) else {})

@@ -47,7 +47,8 @@ def _verify(fields, config):
     order = orders.find(fields.get('out_trade_no', ''))
     sign_type = ((order or {}).get('provider_data') or {}).get('sign_type') or config.sign_type
     if not v2.verify(fields, config.key.value, sign_type):
-        raise Rejected(Rejected.SIGNATURE, f'bad {sign_type} sign for out_trade_no {fields.get("out_trade_no")}')
+        raise Rejected(Rejected.SIGNATURE,
+                       f'bad {sign_type} sign for out_trade_no {fields.get("out_trade_no")}')
 
 
 def _check_merchant(fields, config):
@@ -60,7 +61,8 @@ def _payment(fields):
     if fields.get('result_code') != 'SUCCESS':
         return Notification(event_id=f'result:{out_trade_no}:{fields.get("nonce_str", "")}', kind=NOTHING,
                             out_trade_no=out_trade_no,
-                            detail=f'payment failed: {fields.get("err_code")} {fields.get("err_code_des", "")}')
+                            detail=f'payment failed: {fields.get("err_code")} '
+                                   f'{fields.get("err_code_des", "")}')
     if not transaction_id:
         raise Rejected(Rejected.MALFORMED, 'transaction_id is missing')
     return Notification(event_id=transaction_id, kind=PAID, out_trade_no=out_trade_no,

@@ -45,7 +45,8 @@ def parse_notification(inbound):
 def _check_merchant(resource, config):
     """mchid always; appid where the resource has one (refund resources do not)."""
     if resource.get('mchid') != config.mch_id or resource.get('appid', config.appid) != config.appid:
-        raise Rejected(Rejected.MERCHANT, f'mchid {resource.get("mchid")!r} / appid {resource.get("appid")!r}')
+        raise Rejected(Rejected.MERCHANT,
+                       f'mchid {resource.get("mchid")!r} / appid {resource.get("appid")!r}')
 
 
 def _payment(resource):
@@ -53,13 +54,16 @@ def _payment(resource):
     if 'appid' not in resource:
         raise Rejected(Rejected.MERCHANT, 'transaction without appid')
     if not transaction_id or resource.get('trade_state') != 'SUCCESS':
-        raise Rejected(Rejected.MALFORMED, f'TRANSACTION.SUCCESS with trade_state {resource.get("trade_state")!r}')
-    return Notification(event_id=transaction_id, kind=PAID, out_trade_no=str(resource.get('out_trade_no', '')),
+        raise Rejected(Rejected.MALFORMED,
+                       f'TRANSACTION.SUCCESS with trade_state {resource.get("trade_state")!r}')
+    return Notification(event_id=transaction_id, kind=PAID,
+                        out_trade_no=str(resource.get('out_trade_no', '')),
                         amount=_fen(resource, 'total'), provider_trade_no=transaction_id)
 
 
 def _refund(resource):
-    return common.refund_notification(resource, REFUND_KINDS, _fen(resource, 'total'), _fen(resource, 'refund'))
+    return common.refund_notification(resource, REFUND_KINDS, _fen(resource, 'total'),
+                                      _fen(resource, 'refund'))
 
 
 def _fen(resource, name):

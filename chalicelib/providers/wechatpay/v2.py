@@ -123,7 +123,7 @@ def _call(path, params, cert=None):
                             code='return_code')
     if not verify(fields, key, sign_type):
         raise ProviderError(f'{path}: reply signature does not verify', code='signature')
-    if fields.get('appid', config.appid) != config.appid or fields.get('mch_id', config.mch_id) != config.mch_id:
+    if (fields.get('appid'), fields.get('mch_id')) != (config.appid, config.mch_id):
         raise ProviderError(f'{path}: reply for another appid / mch_id', code='merchant')
     return fields
 

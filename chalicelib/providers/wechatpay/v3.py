@@ -182,8 +182,8 @@ def _call(method, path, body=None):
     reply = _send(method, path, body)
     if not 200 <= reply.status_code < 300:
         code, message = _error(reply)
-        raise ProviderError(f'{code}: {message}', code=code,
-                            retryable=reply.status_code >= 500 or reply.status_code == 429 or code in RETRYABLE)
+        retryable = reply.status_code >= 500 or reply.status_code == 429 or code in RETRYABLE
+        raise ProviderError(f'{code}: {message}', code=code, retryable=retryable)
     _verify_reply(reply, key_for)
     return outbound.json_object(reply) if reply.content else {}
 
