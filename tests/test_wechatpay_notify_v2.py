@@ -169,6 +169,13 @@ def test_malformed_and_hostile_xml_is_refused(client, order, body):
     assert_unchanged(order['order_id'])
 
 
+def test_an_out_trade_no_that_cannot_be_ours_is_refused_without_error(client, order):
+    response = notify(client, v2_xml(payment_fields('x' * 3000)))  # longer than a DynamoDB key may be
+    assert response.status_code == 400
+    assert_fail(response, 'unknown order')
+    assert_unchanged(order['order_id'])
+
+
 def test_oversized_body_is_413(client, order):
     body = v2_xml(payment_fields(order['out_trade_no'], attach='x' * 70000))
     response = notify(client, body)

@@ -83,6 +83,14 @@ def test_unknown_serial_is_refused_without_downloading(client, order, keys):
     assert_unchanged(order['order_id'])
 
 
+@pytest.mark.parametrize('serial', ['F' * 3000, '../../etc', 'PUB_KEY_ID_X'])
+def test_odd_serials_are_refused_without_error(client, order, keys, serial):
+    headers, body = v3_notification(transaction(order['out_trade_no']), keys.wechat, serial, int(time.time()))
+    response = notify(client, headers, body)
+    assert response.status_code == 400
+    assert_unchanged(order['order_id'])
+
+
 def test_expired_platform_certificate_is_refused(client, order, keys):
     certificates.save(PLATFORM_SERIAL, keys.platform_cert, '2020-01-01T00:00:00+08:00', '2025-01-01T00:00:00+08:00')
     headers, body = v3_notification(transaction(order['out_trade_no']), keys.platform, PLATFORM_SERIAL,

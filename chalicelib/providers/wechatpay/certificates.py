@@ -5,10 +5,12 @@ verification only reads them, never downloads: a notification signed by a
 serial we do not hold is refused and WeChat retries after the next refresh.
 Items: pk `WXCERT#<serial>`, sk `CERT`, with the PEM and its validity.
 """
+import re
 from datetime import datetime
 
 from chalicelib import clock, store
 
+SERIAL = re.compile(r'\A[0-9A-Fa-f]{1,64}\Z')
 _cache = {}
 
 
@@ -18,6 +20,8 @@ def _key(serial):
 
 def lookup(serial):
     """The PEM of the platform certificate `serial` while it is valid, else None."""
+    if not SERIAL.match(serial):
+        return None
     serial = serial.upper()
     cert = _cache.get(serial) or store.get_item(_key(serial))
     if cert is None or not _valid(cert):

@@ -44,6 +44,7 @@ def parse_notification(inbound):
 
 
 def _verify(fields, config):
+    """Check `sign` with the sign type the order it names was made with."""
     order = orders.find(fields.get('out_trade_no', ''))
     sign_type = ((order or {}).get('provider_data') or {}).get('sign_type') or config.sign_type
     if not v2.verify(fields, config.key.value, sign_type):
