@@ -148,3 +148,23 @@ def test_xml_reply_is_exactly_what_wechat_expects():
     assert notify_v2.SUCCESS.body == ('<xml><return_code><![CDATA[SUCCESS]]></return_code>'
                                       '<return_msg><![CDATA[OK]]></return_msg></xml>')
     assert xmlfields.parse(xmlfields.build({'a': 'x]]>y<', 'b': '中文'}).encode()) == {'a': 'x]]>y<', 'b': '中文'}
+
+
+def test_test_notifications_and_the_sandbox_are_what_wechatpayv3_accepts(wechatpay_keys):
+    """The notifications the tests and the sandbox send verify and decrypt with wechatpayv3."""
+    import time
+    from localdev.sandbox import wechatpay as sandbox
+    from tests.wechatpay_fixtures import transaction, v3_notification
+    core = Core(MCH_ID, CERT_SERIAL, private_pem(wechatpay_keys.merchant), APIV3_KEY,
+                public_key=public_pem(wechatpay_keys.wechat), public_key_id=PUB_KEY_ID)
+    headers, body = v3_notification(transaction('pg-order-1'), wechatpay_keys.wechat, PUB_KEY_ID, int(time.time()))
+    assert core.callback(headers, body)['resource']['out_trade_no'] == 'pg-order-1'
+    emulator = sandbox.Emulator({sandbox.SANDBOX_KEY: private_pem(wechatpay_keys.wechat),
+                                 'PAYGATE_WECHATPAY_APIV3_KEY': APIV3_KEY,
+                                 'PAYGATE_WECHATPAY_PUBLIC_KEY_ID': PUB_KEY_ID}, 'http://sandbox', 'http://paygate')
+    body = json.dumps({'resource_type': 'encrypt-resource',
+                       'resource': emulator._encrypted({'out_trade_no': 'pg-order-2'}, 'transaction')}).encode()
+    assert core.callback(emulator._signed_headers(body), body)['resource'] == {'out_trade_no': 'pg-order-2'}
+    fields = {'appid': 'wx1', 'body': '金币', 'total_fee': '1', 'empty': ''}
+    for sign_type in ('MD5', 'HMAC-SHA256'):
+        assert sandbox.v2_sign(fields, 'k' * 32, sign_type) == v2_sign(fields, 'k' * 32, sign_type)
