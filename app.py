@@ -1,7 +1,7 @@
-"""Paygate's routes and event handlers. Each one hands over to chalicelib."""
+"""Paygate's routes, event handlers and scheduled functions. Each one hands over to chalicelib."""
 import os
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
 from chalicelib import settings
 
@@ -119,3 +119,18 @@ def midas_present():
 def midas_settle(event, context):
     """Polls get_balance_m every 15 s for up to 2 min after a coin recharge (invoke it async)."""
     return _handlers().midas_settle(event)
+
+
+@app.route('/notify/wechatpay', methods=['POST'], content_types=ANY)
+def notify_wechatpay():
+    return _handlers().notify(app.current_request, 'wechatpay')
+
+
+@app.route('/notify/wechatpay/v3', methods=['POST'], content_types=ANY)
+def notify_wechatpay_v3():
+    return _handlers().notify(app.current_request, 'wechatpay/v3')
+
+
+@app.schedule(Rate(12, unit=Rate.HOURS))
+def refresh_wechatpay_certificates(event):
+    return _handlers().refresh_wechatpay_certificates()

@@ -136,3 +136,21 @@ def midas_settle(event):
         return _midas_coins().settle_event(event)
     except ApiError as exc:
         return exc.body()
+
+
+def refresh_wechatpay_certificates():
+    """Scheduled: download and cache WeChat Pay's platform certificates (API v3)."""
+    config = settings.get().provider('wechatpay')
+    if config is None or config.private_key is None or config.apiv3_key is None:
+        return {'refreshed': [], 'skipped': 'WeChat Pay API v3 is not configured'}
+    from chalicelib.errors import ProviderError
+    from chalicelib.providers.wechatpay import v3
+    try:
+        serials = v3.refresh_certificates()
+    except ProviderError as exc:
+        if config.public_key is None:
+            raise  # notifications verify only with these certificates: let the failure show
+        log.warning('WeChat Pay platform certificates not refreshed (the public key still verifies): %s', exc)
+        return {'refreshed': [], 'error': str(exc)}
+    log.info('WeChat Pay platform certificates cached: %s', ', '.join(serials) or 'none')
+    return {'refreshed': serials}

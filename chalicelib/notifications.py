@@ -87,7 +87,9 @@ def _check(provider_name, note, order):
 
 
 def _store_unverified(provider_name, inbound, rejected, keep_body=True):
-    log.warning('%s notification refused (%s): %s', provider_name, rejected.code, rejected.message)
+    # Probes (deliberately bad signatures a provider sends to test us) are expected traffic, not alarms.
+    level = logging.INFO if rejected.code == Rejected.PROBE else logging.WARNING
+    log.log(level, '%s notification refused (%s): %s', provider_name, rejected.code, rejected.message)
     digest = hashlib.sha256(inbound.body + repr(inbound.query).encode('utf-8')).hexdigest()
     record = record_of(provider_name, 'unverified#' + digest, inbound, None, keep_body)
     record['ttl'] = int((clock.now() + UNVERIFIED_TTL).timestamp())

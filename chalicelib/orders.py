@@ -49,8 +49,10 @@ def get(order_id):
 
 
 def find(out_trade_no):
-    """The order a provider refers to by our out_trade_no, or None."""
-    pointer = store.get_reference(out_trade_no) if out_trade_no else None
+    """The order a provider refers to by our out_trade_no, or None (never looked up if it cannot be ours)."""
+    if not isinstance(out_trade_no, str) or not OUT_TRADE_NO.match(out_trade_no):
+        return None
+    pointer = store.get_reference(out_trade_no)
     return store.get_order(pointer['order_id']) if pointer else None
 
 

@@ -42,3 +42,14 @@ def request(method, url, **kwargs):
 
 def _host(url):
     return url.split('?')[0]
+
+
+def json_object(reply):
+    """A reply's JSON object body; anything else is a ProviderError (retryable if not JSON at all)."""
+    try:
+        data = reply.json()
+    except ValueError:
+        raise ProviderError(f'non-JSON reply (HTTP {reply.status_code})', retryable=True) from None
+    if not isinstance(data, dict):
+        raise ProviderError('reply is not a JSON object')
+    return data

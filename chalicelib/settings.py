@@ -235,10 +235,80 @@ class MidasSettings:
                    coins_per_yuan=env.integer('PAYGATE_MIDAS_COINS_PER_YUAN', 10))
 
 
+@dataclass(frozen=True)
+class WechatpaySettings:
+    """WeChat Pay for Mini Programs, API v2 and v3 (PROVIDERS.md §3).
+
+    `api_version` decides how new orders are made; each order remembers its
+    version, so notifications, queries and refunds of orders made before a
+    switch keep working while the other version's keys stay configured.
+    """
+    appid: str
+    app_secret: Secret
+    mch_id: str
+    api_version: str
+    key: Secret
+    sign_type: str
+    client_cert: Secret
+    client_key: Secret
+    client_p12: Secret
+    p12_password: Secret
+    apiv3_key: Secret
+    private_key: Secret
+    cert_serial: str
+    public_key: Secret
+    public_key_id: str
+    base_url: str
+    login_url: str
+
+    VERSIONS = ('v2', 'v3')
+    SIGN_TYPES = ('MD5', 'HMAC-SHA256')
+
+    @classmethod
+    def load(cls, env):
+        version = env.optional('PAYGATE_WECHATPAY_API_VERSION', 'v3')
+        sign_type = env.optional('PAYGATE_WECHATPAY_SIGN_TYPE', 'MD5')
+        if version not in cls.VERSIONS:
+            raise SettingsError(f'setting PAYGATE_WECHATPAY_API_VERSION must be v2 or v3, got {version!r}')
+        if sign_type not in cls.SIGN_TYPES:
+            raise SettingsError('setting PAYGATE_WECHATPAY_SIGN_TYPE must be MD5 or HMAC-SHA256, '
+                                f'got {sign_type!r}')
+        required = {'v2': ('PAYGATE_WECHATPAY_KEY',),
+                    'v3': ('PAYGATE_WECHATPAY_APIV3_KEY', 'PAYGATE_WECHATPAY_PRIVATE_KEY',
+                           'PAYGATE_WECHATPAY_CERT_SERIAL')}[version]
+        for name in required:
+            env.required(name)
+        public_key, public_key_id = (env.optional('PAYGATE_WECHATPAY_PUBLIC_KEY'),
+                                     env.optional('PAYGATE_WECHATPAY_PUBLIC_KEY_ID'))
+        if bool(public_key) != bool(public_key_id):
+            raise SettingsError('settings PAYGATE_WECHATPAY_PUBLIC_KEY and PAYGATE_WECHATPAY_PUBLIC_KEY_ID '
+                                'go together')
+        return cls(
+            appid=env.required('PAYGATE_WECHATPAY_APPID'),
+            app_secret=env.optional_secret('PAYGATE_WECHATPAY_APP_SECRET'),
+            mch_id=env.required('PAYGATE_WECHATPAY_MCH_ID'),
+            api_version=version,
+            key=env.optional_secret('PAYGATE_WECHATPAY_KEY'),
+            sign_type=sign_type,
+            client_cert=env.optional_secret('PAYGATE_WECHATPAY_CLIENT_CERT'),
+            client_key=env.optional_secret('PAYGATE_WECHATPAY_CLIENT_KEY'),
+            client_p12=env.optional_secret('PAYGATE_WECHATPAY_CLIENT_P12'),
+            p12_password=env.optional_secret('PAYGATE_WECHATPAY_P12_PASSWORD'),
+            apiv3_key=env.optional_secret('PAYGATE_WECHATPAY_APIV3_KEY'),
+            private_key=env.optional_secret('PAYGATE_WECHATPAY_PRIVATE_KEY'),
+            cert_serial=env.optional('PAYGATE_WECHATPAY_CERT_SERIAL'),
+            public_key=env.optional_secret('PAYGATE_WECHATPAY_PUBLIC_KEY'),
+            public_key_id=env.optional('PAYGATE_WECHATPAY_PUBLIC_KEY_ID'),
+            base_url=env.optional('PAYGATE_WECHATPAY_URL', 'https://api.mch.weixin.qq.com').rstrip('/'),
+            login_url=env.optional('PAYGATE_WECHATPAY_LOGIN_URL', 'https://api.weixin.qq.com').rstrip('/'),
+        )
+
+
 PROVIDER_SETTINGS = {
     'codepay': CodepaySettings,
     'alipay': AlipaySettings,
     'midas': MidasSettings,
+    'wechatpay': WechatpaySettings,
 }
 
 

@@ -11,6 +11,7 @@ Items (single table, `pk`/`sk`; the README documents the design):
   INSTANCE#<signId>       / INSTANCE       a Cloud Marketplace SaaS instance
   CMORDER#<orderId>       / CMORDER        marketplace orderId -> signId (one instance per order)
   CMEVENT#<eventId>       / CMEVENT        a marketplace delivery, raw, with the answer it got
+  WXCERT#<serial>         / CERT           a WeChat Pay platform certificate (providers/wechatpay)
 
 A state change, the event it causes and the notification that caused it are
 written in one transaction, so a crash can never separate them.
@@ -120,6 +121,16 @@ def get_notification(provider, notification_key):
 
 def get_event(event_id):
     return _get({'pk': f'EVENT#{event_id}', 'sk': 'EVENT'})
+
+
+def get_item(key):
+    """Any item by its key ({'pk', 'sk'}), strongly consistent; for small provider caches."""
+    return _get(key)
+
+
+def put_item(item):
+    """Write (or replace) an item that carries its own `pk` and `sk`."""
+    _client().put_item(TableName=_table(), Item=_to_item(item))
 
 
 def insert_order(order, request_hash, idempotency_key=None, idempotency_ttl=None):

@@ -14,6 +14,9 @@ from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, LocalChali
 from localdev import PROJECT_ROOT
 
 
+BACKLOG = 128  # socketserver listens with 5: a burst of provider retries overflows it
+
+
 class NoDelayRequestHandler(ChaliceRequestHandler):
     disable_nagle_algorithm = True
 
@@ -34,7 +37,9 @@ def create_server(stage, host, port, overrides=None, handler_cls=NoDelayRequestH
     if not isinstance(app, LocalChalice):  # the same app may be served again (tests)
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
-    return LocalDevServer(app, config, host, port, handler_cls=handler_cls)
+    server = LocalDevServer(app, config, host, port, handler_cls=handler_cls)
+    server.server.socket.listen(BACKLOG)
+    return server
 
 
 class BackgroundServer:

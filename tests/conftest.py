@@ -40,9 +40,11 @@ TEST_ENV = {
 
 def reset_caches():
     from chalicelib import aws, catalog, settings
+    from chalicelib.providers.wechatpay import certificates
     settings.reset()
     catalog.reset()
     aws.reset()
+    certificates.forget()
 
 
 @pytest.fixture(autouse=True)
@@ -144,3 +146,47 @@ def http_mock():
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         mock.add_passthru('http://127.0.0.1')
         yield mock
+
+
+@pytest.fixture(scope='session')
+def wechatpay_keys():
+    from tests.wechatpay_fixtures import Keys
+    return Keys.generate()
+
+
+@pytest.fixture
+def wechatpay_env(paygate_env, wechatpay_keys):
+    """WeChat Pay enabled, both API versions' keys set; call it to change the settings."""
+    from tests.wechatpay_fixtures import environment
+
+    def configure(version='v3', sign_type='MD5', **overrides):
+        for name, value in {**environment(wechatpay_keys, version, sign_type), **overrides}.items():
+            if value is None:
+                paygate_env.delenv(name, raising=False)
+            else:
+                paygate_env.setenv(name, value)
+        reset_caches()
+    configure()
+    return configure
+
+
+@pytest.fixture
+def wechat(wechatpay_env, wechatpay_keys, moto_table, http_mock):
+    """WeChat Pay's API, mocked at the transport (after moto)."""
+    from tests.wechatpay_fixtures import WeChat
+    return WeChat(http_mock, wechatpay_keys)
+
+
+@pytest.fixture
+def notify_log(caplog):
+    """Records of the `paygate.notify` logger (Chalice stops `paygate.*` from reaching the root)."""
+    import logging
+    logger = logging.getLogger('paygate.notify')
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(caplog.handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    yield caplog
+    logger.removeHandler(caplog.handler)
+    logger.setLevel(level)
+    logger.propagate = propagate

@@ -10,7 +10,7 @@ import json, sys
 import app
 from chalicelib import handlers, notifications
 {imports}
-heavy = ("boto3", "botocore", "requests", "Crypto", "defusedxml")
+heavy = ("boto3", "botocore", "requests", "Crypto", "defusedxml", "cryptography")
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy or
                         m.startswith("chalicelib.providers."))))
 '''
@@ -45,3 +45,13 @@ def test_the_alipay_route_loads_only_the_alipay_provider():
         'chalicelib.providers.alipay', 'chalicelib.providers.alipay.certs',
         'chalicelib.providers.alipay.codec', 'chalicelib.providers.alipay.gateway',
         'chalicelib.providers.alipay.notify', 'chalicelib.providers.alipay.responses']
+
+
+def test_wechatpay_notify_routes_load_nothing_heavy_before_use():
+    """Verification needs pycryptodome / defusedxml / boto3 only when a request comes; no login, no requests."""
+    assert loaded_by('from chalicelib.providers.wechatpay import notify_v2, notify_v3') == [
+        'chalicelib.providers.wechatpay', 'chalicelib.providers.wechatpay.certificates',
+        'chalicelib.providers.wechatpay.common', 'chalicelib.providers.wechatpay.crypto',
+        'chalicelib.providers.wechatpay.notify_v2', 'chalicelib.providers.wechatpay.notify_v3',
+        'chalicelib.providers.wechatpay.v2', 'chalicelib.providers.wechatpay.v3',
+        'chalicelib.providers.wechatpay.xmlfields']

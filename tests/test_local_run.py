@@ -146,6 +146,14 @@ def test_run_uses_another_dynamodb_endpoint_without_starting_one(tmp_path, dynam
         created = requests.post(f'{run.url}/orders', headers=PK, timeout=10, json={
             'provider': 'codepay', 'product_id': 'test_1fen', 'payer': {'channel': 'qq'}})
         assert created.status_code == 201
+        wechat = requests.post(f'{run.url}/orders', headers=PK, timeout=10, json={
+            'provider': 'wechatpay', 'product_id': 'test_1fen', 'payer': {'js_code': 'local-run-code'}})
+        assert wechat.status_code == 201, wechat.text
+        assert wechat.json()['client_params']['signType'] == 'RSA'
+        cashier = f'http://127.0.0.1:{run.sandbox_port}/wechatpay/cashier/{wechat.json()["out_trade_no"]}'
+        assert requests.post(cashier, timeout=10).json()['paygate_status'] == 204
+        shown = requests.get(f'{run.url}/orders/{wechat.json()["order_id"]}', headers=PK, timeout=10)
+        assert shown.json()['status'] == 'PAID'
     finally:
         run.stop()
     assert not (tmp_path / 'unused').exists()

@@ -29,12 +29,15 @@ MODULES = {
     'codepay': 'chalicelib.providers.codepay',
     'alipay': 'chalicelib.providers.alipay',
     'midas': 'chalicelib.providers.midas',
+    'wechatpay': 'chalicelib.providers.wechatpay',
 }
 
 NOTIFY_ROUTES = {
     'codepay': 'chalicelib.providers.codepay',
     'alipay': 'chalicelib.providers.alipay',
     'midas': 'chalicelib.providers.midas',
+    'wechatpay': 'chalicelib.providers.wechatpay.notify_v2',
+    'wechatpay/v3': 'chalicelib.providers.wechatpay.notify_v3',
 }
 
 PAID = 'paid'

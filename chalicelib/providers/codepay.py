@@ -50,7 +50,7 @@ def create(order, product, payer):
     }
     params['sign'] = sign(params, config.key.value)
     reply = outbound.request('GET', f'{config.base_url}/creat_order/?{urlencode(params)}')
-    data = _json(reply)
+    data = outbound.json_object(reply)
     if _status(data) < 0:
         raise ProviderError(str(data.get('msg') or 'order refused'), code=str(data.get('status')))
     if not data.get('qrcode'):
@@ -62,16 +62,6 @@ def create(order, product, payer):
                        'expires_at': expires_at},
         provider_data={'codepay_order_id': str(data.get('order_id', '')), 'quoted_money': quoted},
         expires_at=expires_at)
-
-
-def _json(reply):
-    try:
-        data = reply.json()
-    except ValueError:
-        raise ProviderError(f'non-JSON reply (HTTP {reply.status_code})', retryable=True) from None
-    if not isinstance(data, dict):
-        raise ProviderError('reply is not a JSON object')
-    return data
 
 
 def _status(data):

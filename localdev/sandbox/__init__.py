@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from localdev.sandbox import alipay, cloudmarket, codepay, merchant, midas
+from localdev.sandbox import alipay, cloudmarket, codepay, merchant, midas, wechatpay
 
-PROVIDERS = (codepay, alipay, midas, cloudmarket, merchant)
+PROVIDERS = (codepay, alipay, wechatpay, midas, cloudmarket, merchant)
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Request:
     query: dict
     headers: dict
     body: bytes
+    raw_query: str = ''
 
 
 @dataclass
@@ -52,6 +53,15 @@ def pay_page(title, heading, order_id, text):
     return Answer(200, f'''<!doctype html><title>{html.escape(title)}</title>
 <h1>{html.escape(heading)}</h1><p>Order {html.escape(order_id)}: {html.escape(text)}</p>
 <form method="post"><button>Pay</button></form>''', 'text/html')
+
+
+def generated_environment(environ):
+    """Settings the sandbox makes up for this run (throw-away keys), for Paygate and the sandbox."""
+    generated = {}
+    for module in PROVIDERS:
+        if hasattr(module, 'generated_environment'):
+            generated.update(module.generated_environment(environ))
+    return generated
 
 
 class Sandbox:
@@ -85,7 +95,7 @@ class Sandbox:
                 request = Request(self.command, url.path,
                                   dict(parse_qsl(url.query, keep_blank_values=True)),
                                   {k.lower(): v for k, v in self.headers.items()},
-                                  self.rfile.read(length))
+                                  self.rfile.read(length), url.query)
                 answer = sandbox.dispatch(request)
                 body = answer.body.encode('utf-8')
                 self.send_response(answer.status)

@@ -1,0 +1,52 @@
+"""Small pieces both WeChat Pay API versions use."""
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta, timezone
+
+from chalicelib import clock, settings
+from chalicelib.providers import NOTHING, Notification, Rejected
+
+NAME = 'wechatpay'
+BEIJING = timezone(timedelta(hours=8), 'CST')
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """A refund request's outcome: `succeeded` once the money is on its way back for good."""
+    succeeded: bool
+    provider_refund_id: str = ''
+
+
+def config():
+    return settings.get().provider(NAME)
+
+
+def nonce():
+    """32 random characters, the longest nonce_str v2 accepts."""
+    return secrets.token_hex(16).upper()
+
+
+def timestamp():
+    """Unix seconds as a string (wx.requestPayment's timeStamp; never milliseconds)."""
+    return str(int(clock.now().timestamp()))
+
+
+def beijing(rfc3339_utc):
+    """An order time (RFC 3339 UTC) in Beijing time, as WeChat Pay's time fields are."""
+    return clock.parse_rfc3339(rfc3339_utc).astimezone(BEIJING)
+
+
+def refund_notification(info, kinds, total, refund):
+    """A refund notification's Notification, from fields v2 (`req_info`) and v3 (resource) share.
+
+    `kinds` maps WeChat's refund_status to a kind; other statuses (CHANGE,
+    ABNORMAL: the money bounced) change nothing and keep the amount reserved.
+    """
+    status, refund_id = info.get('refund_status', ''), str(info.get('refund_id') or '')
+    if not (refund_id and info.get('out_refund_no') and info.get('out_trade_no')):
+        raise Rejected(Rejected.MALFORMED, 'refund notification without refund_id/out_refund_no/out_trade_no')
+    return Notification(event_id=f'refund:{refund_id}:{status}', kind=kinds.get(status, NOTHING),
+                        out_trade_no=str(info['out_trade_no']), amount=total, provider_trade_no=refund_id,
+                        refund_no=str(info['out_refund_no']), refund_amount=refund,
+                        detail=f'refund {info["out_refund_no"]} is {status}: settle it in the merchant '
+                               'console')

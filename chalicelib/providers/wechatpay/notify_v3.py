@@ -1,0 +1,74 @@
+"""POST /notify/wechatpay/v3: API v3 notifications (JSON, signed, resource AES-256-GCM).
+
+The signature is checked over the raw body with the key its Wechatpay-Serial
+names (the WeChat Pay public key or a cached platform certificate), the
+timestamp must be within 5 minutes, and `WECHATPAY/SIGNTEST/` probes are
+refused quietly. Business fields are read only from the decrypted resource.
+"""
+import json
+
+from chalicelib.providers import NOTHING, PAID, REFUND_FAILED, REFUNDED, Notification, Rejected, Reply
+from chalicelib.providers.wechatpay import common, v3
+
+NAME = common.NAME
+SUCCESS = Reply(204, '')
+REFUND_KINDS = {'SUCCESS': REFUNDED, 'CLOSED': REFUND_FAILED}
+
+
+def failure(rejected):
+    message = {Rejected.PROBE: 'signature probe refused'}.get(rejected.code, f'refused: {rejected.code}')
+    return Reply(400, json.dumps({'code': 'FAIL', 'message': message}), 'application/json')
+
+
+def parse_notification(inbound):
+    config = common.config()
+    if config.apiv3_key is None:
+        raise Rejected(Rejected.SIGNATURE, 'PAYGATE_WECHATPAY_APIV3_KEY is not configured; cannot read v3')
+    v3.check_signature(inbound.headers, inbound.body, v3.key_for, max_age=v3.MAX_AGE_SECONDS)
+    try:
+        body = json.loads(inbound.body)
+        resource = json.loads(v3.decrypt(body['resource']))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise Rejected(Rejected.MALFORMED, f'unreadable notification or resource: {exc}') from None
+    if not isinstance(resource, dict):
+        raise Rejected(Rejected.MALFORMED, 'resource is not a JSON object')
+    _check_merchant(resource, config)
+    event_type = str(body.get('event_type', ''))
+    if event_type == 'TRANSACTION.SUCCESS':
+        return _payment(resource)
+    if event_type.startswith('REFUND.'):
+        return _refund(resource)
+    return Notification(event_id=str(body.get('id', '')), kind=NOTHING,
+                        out_trade_no=str(resource.get('out_trade_no', '')), detail=f'event {event_type}')
+
+
+def _check_merchant(resource, config):
+    """mchid always; appid where the resource has one (refund resources do not)."""
+    if resource.get('mchid') != config.mch_id or resource.get('appid', config.appid) != config.appid:
+        raise Rejected(Rejected.MERCHANT,
+                       f'mchid {resource.get("mchid")!r} / appid {resource.get("appid")!r}')
+
+
+def _payment(resource):
+    transaction_id = str(resource.get('transaction_id') or '')
+    if 'appid' not in resource:
+        raise Rejected(Rejected.MERCHANT, 'transaction without appid')
+    if not transaction_id or resource.get('trade_state') != 'SUCCESS':
+        raise Rejected(Rejected.MALFORMED,
+                       f'TRANSACTION.SUCCESS with trade_state {resource.get("trade_state")!r}')
+    return Notification(event_id=transaction_id, kind=PAID,
+                        out_trade_no=str(resource.get('out_trade_no', '')),
+                        amount=_fen(resource, 'total'), provider_trade_no=transaction_id)
+
+
+def _refund(resource):
+    return common.refund_notification(resource, REFUND_KINDS, _fen(resource, 'total'),
+                                      _fen(resource, 'refund'))
+
+
+def _fen(resource, name):
+    amount = resource.get('amount')
+    value = amount.get(name) if isinstance(amount, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Rejected(Rejected.MALFORMED, f'amount.{name} {value!r} is not fen')
+    return value
