@@ -347,3 +347,19 @@ def test_the_merge_template_is_written_beside_the_package(stage):
     _, built = stage
     assert set(built['merge']['Resources']) <= set(built['sam']['Resources'])
     assert 'cfn-lint clean' in built['output']
+
+
+def test_the_quick_dev_path_is_one_api_function_under_the_dev_policy(project_copy):
+    """`chalice deploy --stage dev` builds from the committed config as it is: check it by packaging it."""
+    out = project_copy / 'quick-dev'
+    run = subprocess.run([sys.executable, '-c', 'import sys; from chalice.cli import main; sys.exit(main())',
+                          '--project-dir', str(project_copy / 'project'), 'package', '--stage', 'dev', str(out)],
+                         env=offline_env(project_copy), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    sam = json.loads((out / 'sam.json').read_text())
+    api = [f for f in functions_of(sam).values() if f['Properties']['Handler'] == 'app.app']
+    assert len(api) == 1
+    quick = json.loads((PROJECT_ROOT / '.chalice' / 'policy-dev.json').read_text())
+    for function in functions_of(sam).values():
+        role = sam['Resources'][function['Properties']['Role']['Fn::GetAtt'][0]]
+        assert role['Properties']['Policies'][0]['PolicyDocument'] == quick
