@@ -5,7 +5,7 @@ read permissions on exactly those parameters and secrets, for the functions that
 read those settings. SecureString parameters and secrets encrypted with the
 AWS-managed keys (aws/ssm, aws/secretsmanager) need no KMS grant of their own.
 """
-from chalicelib import settings, tables
+from chalicelib import providers, settings, tables
 from deploy import functions, names
 
 
@@ -36,13 +36,14 @@ def document(function, stage):
 def settings_read(function, env):
     """The names of the settings `function` resolves: its own, and its providers'."""
     needs = function.spec.needs
-    if needs.providers == functions.ALL:
-        providers = tuple(settings.Settings.load(env).providers)
+    if isinstance(needs.providers, tuple):
+        names = [name for name in settings.Settings.load(env).providers
+                 if any(hasattr(providers.load(name), op) for op in needs.providers)]
     elif needs.providers == functions.OWN:
-        providers = (function.provider,)
+        names = [function.provider]
     else:
-        providers = (needs.providers,) if needs.providers else ()
-    prefixes = tuple(f'PAYGATE_{name.upper()}_' for name in providers)
+        names = [needs.providers] if needs.providers else []
+    prefixes = tuple(f'PAYGATE_{name.upper()}_' for name in names)
     own = {name for name in env if prefixes and name.startswith(prefixes)}
     return sorted(set(needs.settings) | own)
 

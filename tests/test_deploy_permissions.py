@@ -3,23 +3,27 @@
 The scenarios run each function's code paths under moto and record every call
 the app makes through its boto3 clients (botocore's before-parameter-build event), as the
 IAM action and resource the call needs: TransactWriteItems needs PutItem,
-UpdateItem or DeleteItem per item, a Query on an index needs that index. Every
-recorded call must be granted by the function's generated policy, and every
-table and queue action the policy grants must be used by some scenario, so no
-permission is there for nothing. (The queue trigger's receive and delete are
-made by Lambda, not by our code; logs by the runtime.)
+UpdateItem or DeleteItem per item, a Query on an index needs that index. The
+secrets and the catalog are SSM references, as deployed, and each function
+starts with nothing resolved, as a new container does. Every recorded call
+must be granted by the function's generated policy, and everything the policy
+grants must be used by some scenario, so no permission is there for nothing.
+(The queue trigger's receive and delete are made by Lambda, not by our code;
+logs by the runtime.)
 """
 import json
+import os
 from datetime import timedelta
 
 import pytest
 
-from chalicelib import aws, clock, compensation, providers, settings, store
+from chalicelib import aws, catalog, clock, compensation, providers, settings, store
 from chalicelib.webhooks import worker
 from deploy import plan, policy
+from localdev import PROJECT_ROOT
 from tests import fakepay
 from tests.codepay_fixtures import expect_create
-from tests.conftest import TEST_ENV
+from tests.conftest import CODEPAY_KEY, PK, SK
 from tests.helpers import FORM, PUBLISHABLE, SECRET, body_json, codepay_notification, form_body, post_json
 from tests.test_deploy_template import resource_token
 
@@ -43,10 +47,13 @@ class Recorder:
             self.needed.setdefault(self.current, set()).update(needs(service, model.name, params))
 
     def running(self, function):
+        """Record while `function`'s code runs, from a cold start (nothing resolved yet)."""
         recorder = self
 
         class Running:
             def __enter__(self):
+                settings.reset()
+                catalog.reset()
                 recorder.current = function
 
             def __exit__(self, *exc):
@@ -64,6 +71,8 @@ def needs(service, operation, params):
         return {(f'dynamodb:{operation}', 'table')}
     if service == 'sqs':
         return {(f'sqs:{operation}', 'webhook-queue')}
+    if service == 'ssm':
+        return {(f'ssm:{operation}', 'ssm:parameter/' + params['Name'].lstrip('/'))}
     return {(f'{service}:{operation}', 'unexpected')}
 
 
@@ -71,14 +80,21 @@ def needs(service, operation, params):
 def recorder(client, paygate_env, monkeypatch):
     url = aws.client('sqs').create_queue(QueueName='paygate-test-webhooks')['QueueUrl']
     paygate_env.setenv('PAYGATE_WEBHOOK_QUEUE_URL', url)
-    paygate_env.setenv('PAYGATE_WEBHOOKS', json.dumps([{'id': 'main', 'url': HOOK, 'secrets': ['whsec_1']}]))
-    settings.reset()
+    for name, (path, value) in {
+            'PAYGATE_PUBLISHABLE_KEYS': ('/paygate/test/publishable-keys', PK),
+            'PAYGATE_SECRET_KEYS': ('/paygate/test/secret-keys', SK),
+            'PAYGATE_CATALOG': ('/paygate/test/catalog', (PROJECT_ROOT / 'chalicelib' / 'catalog.sample.json').read_text()),
+            'PAYGATE_WEBHOOKS': ('/paygate/test/webhooks',
+                                 json.dumps([{'id': 'main', 'url': HOOK, 'secrets': ['whsec_1']}])),
+            'PAYGATE_CODEPAY_KEY': ('/paygate/test/codepay/key', CODEPAY_KEY)}.items():
+        aws.client('ssm').put_parameter(Name=path, Value=value, Type='SecureString')
+        paygate_env.setenv(name, f'ssm:{path}')
     monkeypatch.setitem(providers.MODULES, 'fakepay', 'tests.fakepay')
     fakepay.calls.clear()
     fakepay.query_answer.clear()
     fakepay.behaviour.update(refund='succeeded', close='ok')
     record = Recorder()
-    for service in ('dynamodb', 'sqs'):
+    for service in ('dynamodb', 'sqs', 'ssm'):
         aws.client(service).meta.events.register('before-parameter-build.*.*', record)
     return record
 
@@ -107,6 +123,7 @@ def run_scenarios(client, http_mock, recorder):
         created = body_json(post_json(client, '/orders', {**create, 'out_trade_no': 'perm-1'}))
         assert post_json(client, '/orders', {**create, 'out_trade_no': 'perm-1'}).status_code == 200
         assert client.http.get(f'/orders/{created["order_id"]}', headers=PUBLISHABLE).status_code == 200
+        assert client.http.get(f'/orders/{created["order_id"]}', headers=SECRET).status_code == 200
 
     with recorder.running('notify_codepay'):
         paid = codepay_notification('perm-1')
@@ -116,6 +133,7 @@ def run_scenarios(client, http_mock, recorder):
 
     open_id, paid_id = fake_order('perm-open'), fake_order('perm-paid', paid=True)
     with recorder.running('admin'):
+        assert client.http.get('/events', headers=PUBLISHABLE).status_code == 403
         assert client.http.post(f'/orders/{open_id}/close', headers=SECRET).status_code == 200
         assert post_json(client, f'/orders/{paid_id}/refunds', {'amount': 100}, SECRET).status_code == 200
         listed = body_json(client.http.get('/events', headers=SECRET))['data']
@@ -129,16 +147,17 @@ def run_scenarios(client, http_mock, recorder):
     with recorder.running('sweep_webhooks'):
         assert worker.sweep(clock.now() + timedelta(hours=1)) > 0
 
-    settings.get().providers.setdefault('fakepay', None)
     fakepay.query_answer['perm-query'] = 'FT-1'
     fake_order('perm-query'), fake_order('perm-expired')
     with recorder.running('compensate'):
+        settings.get().providers.setdefault('fakepay', None)
         done = compensation.run(clock.now() + timedelta(hours=1))
     assert (done['paid'], done['closed']) == (1, 1)       # perm-query paid, perm-expired closed
 
 
 def granted(function):
-    stage = plan.Stage('paygate', 'test', dict(TEST_ENV), 'python3.11', 'x86_64', 'PassThrough', {})
+    env = {name: value for name, value in os.environ.items() if name.startswith('PAYGATE_')}
+    stage = plan.Stage('paygate', 'test', env, 'python3.11', 'x86_64', 'PassThrough', {})
     return {(action, resource_token(resource))
             for statement in policy.document(function, stage)['Statement']
             for action in statement['Action'] for resource in statement['Resource']}

@@ -6,6 +6,7 @@ template does not depend on the run-time dependencies, and fetching them would
 need the package index. The expectations below are written out here, apart
 from deploy/, so the two can disagree.
 """
+import importlib
 import json
 import os
 import re
@@ -31,18 +32,19 @@ def need(items=(), queries=(), send=False, receive=False, settings=(), providers
             'settings': set(settings), 'providers': providers}
 
 
-# What each function needs, by function name; 'enabled' = every enabled provider's
-# settings, 'own' = the provider in the function's name (notify_<provider>).
+# What each function needs, by function name. Providers whose settings it reads:
+# 'own' = the provider in its name (notify_<provider>), a name, or a tuple of
+# operations = every enabled provider whose module has one of them.
 EXPECTED = {
-    'orders': need(ITEMS | {'dynamodb:DeleteItem'}, settings=KEYS | CATALOG, providers='enabled'),
+    'orders': need(ITEMS | {'dynamodb:DeleteItem'}, settings=KEYS | CATALOG, providers=('create',)),
     'admin': need(ITEMS, {'table', 'index/events_by_time', 'index/events_by_subject'}, send=True,
-                  settings=KEYS | WEBHOOKS, providers='enabled'),
+                  settings=KEYS | WEBHOOKS, providers=('close', 'refund')),
     'notify_*': need(ITEMS, send=True, settings=WEBHOOKS, providers='own'),
     'cloudmarket': need(ITEMS, send=True, settings=KEYS | WEBHOOKS, providers='cloudmarket'),
     'midas': need(ITEMS, settings=KEYS, providers='midas'),
     'deliver_webhooks': need(ITEMS, send=True, receive=True, settings=WEBHOOKS),
     'sweep_webhooks': need(queries={'index/work'}, send=True),
-    'compensate': need(ITEMS, {'index/work'}, send=True, settings=WEBHOOKS, providers='enabled'),
+    'compensate': need(ITEMS, {'index/work'}, send=True, settings=WEBHOOKS, providers=('query', 'close')),
 }
 
 # Today's routes, exactly: (method, path) -> the function's logical id.
@@ -195,11 +197,13 @@ def expected_grants(name, stage_name, env):
     if spec['receive']:
         pairs |= {(a, 'webhook-queue') for a in ('sqs:ReceiveMessage', 'sqs:DeleteMessage',
                                                    'sqs:GetQueueAttributes')}
-    providers = {'enabled': env.get('PAYGATE_PROVIDERS', 'codepay').split(','),
-                 'own': [name.removeprefix('notify_')], None: []}.get(spec['providers'],
-                                                                       [spec['providers']])
+    if isinstance(spec['providers'], tuple):
+        providers = providers_with(env, spec['providers'])
+    else:
+        providers = {'own': [name.removeprefix('notify_')], None: []}.get(spec['providers'],
+                                                                         [spec['providers']])
     settings = spec['settings'] | {var for var in env for p in providers
-                                   if var.startswith(f'PAYGATE_{p.strip().upper()}_')}
+                                   if var.startswith(f'PAYGATE_{p.upper()}_')}
     for var in settings:
         kind, _, ref = env.get(var, '').partition(':')
         if kind == 'ssm':
@@ -207,6 +211,14 @@ def expected_grants(name, stage_name, env):
         elif kind == 'secretsmanager':
             pairs.add(('secretsmanager:GetSecretValue', f'secretsmanager:secret:{ref}-??????'))
     return pairs
+
+
+def providers_with(env, operations):
+    """Enabled providers whose module has one of `operations`."""
+    from chalicelib.providers import MODULES
+    enabled = [p.strip() for p in env.get('PAYGATE_PROVIDERS', 'codepay').split(',') if p.strip()]
+    return [p for p in enabled
+            if any(hasattr(importlib.import_module(MODULES[p]), op) for op in operations)]
 
 
 def test_both_templates_pass_cfn_lint(stage):
