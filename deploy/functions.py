@@ -117,8 +117,8 @@ ROUTE_RULES = (
 )
 
 
-class Uncovered(Exception):
-    """A route or event handler that no rule places; packaging stops."""
+class PackagingError(Exception):
+    """A route or event handler no rule places, or a stage setting missing: packaging stops."""
 
 
 @dataclass(frozen=True)
@@ -134,13 +134,13 @@ def place_route(method, path):
         if re.fullmatch(rule.methods, method) and (found := re.fullmatch(rule.path, path)):
             return Placement(rule.name.format(**found.groupdict()), GROUPS[rule.group],
                              found.groupdict().get('provider', ''))
-    raise Uncovered(f'no rule in deploy/functions.py ROUTE_RULES places {method} {path}; '
+    raise PackagingError(f'no rule in deploy/functions.py ROUTE_RULES places {method} {path}; '
                     'add one (or extend a group) before packaging')
 
 
 def place_handler(name):
     """An event handler's own function; it must be listed in HANDLERS."""
     if name not in HANDLERS:
-        raise Uncovered(f'event handler {name!r} has no entry in deploy/functions.py HANDLERS; '
+        raise PackagingError(f'event handler {name!r} has no entry in deploy/functions.py HANDLERS; '
                         'say what it needs before packaging')
     return Placement(name, HANDLERS[name])

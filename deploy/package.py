@@ -129,7 +129,7 @@ def main(argv=None):
     out = (args.out or args.project_dir / 'build' / args.stage).resolve()
     try:
         problems, plan_functions = package(args.stage, out, args.project_dir.resolve())
-    except functions.Uncovered as exc:
+    except functions.PackagingError as exc:
         sys.exit(f'package: {exc}')
     for problem in problems:
         print(problem, file=sys.stderr)

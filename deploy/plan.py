@@ -43,7 +43,7 @@ class Stage:
         """A setting packaging cannot do without (the table's and the queue's names)."""
         value = self.env.get(name, '').strip()
         if not value:
-            raise functions.Uncovered(f'stage {self.name} must set {name} in .chalice/config.json')
+            raise functions.PackagingError(f'stage {self.name} must set {name} in .chalice/config.json')
         return value
 
 
@@ -87,7 +87,7 @@ def _handler(source):
     function = Function(source.name, functions.place_handler(source.name).spec,
                         chalice_name=source.name, trigger=_trigger(source))
     if (function.trigger == 'sqs') != function.spec.needs.consumes:
-        raise functions.Uncovered(f'event handler {source.name!r}: only the SQS handler consumes '
+        raise functions.PackagingError(f'event handler {source.name!r}: only the SQS handler consumes '
                                   'the webhook queue (HANDLERS says otherwise)')
     return function
 
@@ -97,7 +97,7 @@ def _trigger(source):
         return 'sqs'
     if isinstance(source, ScheduledEventConfig):
         return 'schedule'
-    raise functions.Uncovered(f'event handler {source.name!r}: deploy/ packages SQS and '
+    raise functions.PackagingError(f'event handler {source.name!r}: deploy/ packages SQS and '
                               f'schedule handlers only, not {type(source).__name__}')
 
 
@@ -105,5 +105,5 @@ def _refuse_unsupported(app):
     others = ([f.name for f in app.pure_lambda_functions] + list(app.websocket_handlers)
               + [a.name for a in app.builtin_auth_handlers])
     if others:
-        raise functions.Uncovered(f'deploy/ does not place {", ".join(others)} '
+        raise functions.PackagingError(f'deploy/ does not place {", ".join(others)} '
                                   '(lambda_function, websocket or authorizer); add a rule')

@@ -37,15 +37,14 @@ def settings_read(function, env):
     """The names of the settings `function` resolves: its own, and its providers'."""
     needs = function.spec.needs
     if isinstance(needs.providers, tuple):
-        names = [name for name in settings.Settings.load(env).providers
-                 if any(hasattr(providers.load(name), op) for op in needs.providers)]
+        served = [name for name in settings.Settings.load(env).providers
+                  if any(hasattr(providers.load(name), op) for op in needs.providers)]
     elif needs.providers == functions.OWN:
-        names = [function.provider]
+        served = [function.provider]
     else:
-        names = [needs.providers] if needs.providers else []
-    prefixes = tuple(f'PAYGATE_{name.upper()}_' for name in names)
-    own = {name for name in env if prefixes and name.startswith(prefixes)}
-    return sorted(set(needs.settings) | own)
+        served = [needs.providers] if needs.providers else []
+    prefixes = tuple(f'PAYGATE_{name.upper()}_' for name in served)
+    return sorted(set(needs.settings) | {variable for variable in env if variable.startswith(prefixes)})
 
 
 def references(setting_names, env):
@@ -57,7 +56,8 @@ def references(setting_names, env):
             parameters.append(names.arn('ssm', 'parameter/' + ref.lstrip('/')))
         elif kind == 'secretsmanager':
             # Secret ARNs end in a random six-character suffix.
-            secrets.append(ref if ref.startswith('arn:') else names.arn('secretsmanager', f'secret:{ref}-??????'))
+            secrets.append(ref if ref.startswith('arn:')
+                           else names.arn('secretsmanager', f'secret:{ref}-??????'))
     return parameters, secrets
 
 

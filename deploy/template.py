@@ -91,6 +91,8 @@ def wiring():
 
 
 def _function_resources(function, stage):
+    """Its log group, and what the function itself needs beyond Chalice's definition
+    (all of it for a copy, with its role and its permission to be invoked by the API)."""
     res = function.resource
     log_group = f'{res}LogGroup'
     resources = {log_group: {'Type': 'AWS::Logs::LogGroup', 'Properties': {
@@ -104,24 +106,27 @@ def _function_resources(function, stage):
             'ScalingConfig': {'MaximumConcurrency': max(2, function.spec.reserved)}}}}
     resources[res] = {'Properties': properties, 'DependsOn': [log_group]}
     if function.is_copy:
-        resources.update(_copy(function, stage, properties))
+        resources[res]['Type'] = 'AWS::Serverless::Function'
+        properties.update(_copy_properties(function, stage))
+        resources.update(_role_and_permission(function, stage))
     return resources
 
 
-def _copy(function, stage, properties):
-    """A copy of the API function, with its own role and permission to be invoked by the API."""
-    res = function.resource
-    properties.update({
+def _copy_properties(function, stage):
+    """A copy of Chalice's API function, sized for its group."""
+    return {
         'Runtime': stage.runtime, 'Handler': 'app.app', 'CodeUri': './deployment.zip',
         'MemorySize': function.spec.memory, 'Timeout': function.spec.timeout,
         'ReservedConcurrentExecutions': function.spec.reserved,
         'Architectures': [stage.architecture], 'Tracing': stage.tracing, 'Tags': stage.tags,
         'Environment': {'Variables': {**stage.env, **wiring()}},
-        'Role': names.get_arn(f'{res}Role'),
-    })
+        'Role': names.get_arn(f'{function.resource}Role'),
+    }
+
+
+def _role_and_permission(function, stage):
+    res = function.resource
     return {
-        res: {'Type': 'AWS::Serverless::Function', 'Properties': properties,
-              'DependsOn': [f'{res}LogGroup']},
         f'{res}Role': {'Type': 'AWS::IAM::Role', 'Properties': {
             'AssumeRolePolicyDocument': LAMBDA_TRUST,
             'Policies': [{'PolicyName': f'{res}RolePolicy',

@@ -48,7 +48,7 @@ def test_routes_are_placed_by_rule(method, path, function):
     ('POST', '/notify/{provider}'),
 ])
 def test_a_route_no_rule_covers_stops_packaging(method, path):
-    with pytest.raises(functions.Uncovered, match='ROUTE_RULES'):
+    with pytest.raises(functions.PackagingError, match='ROUTE_RULES'):
         functions.place_route(method, path)
 
 
@@ -69,9 +69,9 @@ def _app(extra_route=None, extra_schedule=None):
 def test_an_unplaced_route_or_handler_fails_the_plan_loudly():
     assert {f.name for f in plan.build(_app())} == {
         'orders', 'notify_codepay', 'notify_alipay', 'notify_wechatpay', 'deliver_webhooks', 'compensate'}
-    with pytest.raises(functions.Uncovered, match='GET /reports'):
+    with pytest.raises(functions.PackagingError, match='GET /reports'):
         plan.build(_app(extra_route=('GET', '/reports')))
-    with pytest.raises(functions.Uncovered, match='refresh_wechatpay_certificates'):
+    with pytest.raises(functions.PackagingError, match='refresh_wechatpay_certificates'):
         plan.build(_app(extra_schedule='refresh_wechatpay_certificates'))
 
 

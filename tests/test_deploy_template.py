@@ -375,3 +375,16 @@ def test_the_quick_dev_path_is_one_api_function_under_the_dev_policy(project_cop
     for function in functions_of(sam).values():
         role = sam['Resources'][function['Properties']['Role']['Fn::GetAtt'][0]]
         assert role['Properties']['Policies'][0]['PolicyDocument'] == quick
+
+
+def test_packaging_stops_at_a_route_no_rule_covers(tmp_path):
+    project = tmp_path / 'project'
+    _copy_project(project)
+    with open(project / 'app.py', 'a') as app_py:
+        app_py.write("\n\n@app.route('/reports', methods=['GET'])\ndef reports():\n    return {}\n")
+    run = subprocess.run([sys.executable, '-m', 'deploy.package', '--stage', 'prod',
+                          '--project-dir', str(project)], cwd=PROJECT_ROOT, env=offline_env(tmp_path),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert 'no rule in deploy/functions.py ROUTE_RULES places GET /reports' in run.stderr
+    assert not (project / 'build' / 'prod' / 'sam.json').exists()
