@@ -131,3 +131,14 @@ def test_the_quick_dev_policy_allows_everything_any_dev_function_is_granted(app_
     resources = json.dumps(quick)
     for name in (env['PAYGATE_TABLE'], env['PAYGATE_WEBHOOK_QUEUE'], 'parameter/paygate/dev/'):
         assert name in resources
+
+
+@pytest.mark.parametrize('stage_name', ['dev', 'prod'])
+def test_every_referenced_secret_is_readable_by_some_function(stage_name, app_module):
+    """A reference no function may read (a provider's variable not named PAYGATE_<PROVIDER>_...)
+    would be refused by IAM at run time."""
+    env = stage_env(stage_name)
+    readable = {name for function in plan.build(app_module.app)
+                for name in policy.settings_read(function, env)}
+    referenced = {name for name, value in env.items() if value.startswith(('ssm:', 'secretsmanager:'))}
+    assert referenced <= readable

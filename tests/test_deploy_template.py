@@ -88,10 +88,13 @@ def project_copy(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def packaged(project_copy):
-    """{stage: {'sam', 'merge', 'resources', 'config', 'policies', 'out'}}, both packaged at once."""
+    """{stage: {'sam', 'merge', 'resources', 'config', 'policies', 'out'}}, both packaged at once,
+    each from its own copy (Chalice caches the built package in the project)."""
+    for stage in STAGES:
+        _copy_project(project_copy / f'source-{stage}')
     runs = {stage: subprocess.Popen(
         [sys.executable, '-m', 'deploy.package', '--stage', stage,
-         '--project-dir', str(project_copy / 'project'), '--out', str(project_copy / stage)],
+         '--project-dir', str(project_copy / f'source-{stage}'), '--out', str(project_copy / stage)],
         cwd=PROJECT_ROOT, env=offline_env(project_copy), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for stage in STAGES}
     results = {}
