@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test compensate bench system-tools clean
+.PHONY: run test compensate bench package system-tools clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,5 +34,10 @@ bench: $(VENV)/.installed system-tools
 	$(PY) -m bench.notify_cost
 	$(PY) -m bench.memory
 
+# A deployable template for one stage: build/$(STAGE)/sam.json (see README "Deployment").
+STAGE ?= dev
+package: $(VENV)/.installed
+	$(PY) -m deploy.package --stage $(STAGE)
+
 clean:
-	rm -rf $(VENV) .local .pytest_cache
+	rm -rf $(VENV) .local .pytest_cache build

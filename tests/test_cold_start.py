@@ -1,25 +1,50 @@
-"""Cold start by construction: a route imports only what its code path needs."""
+"""Cold start by construction: a route imports only what its code path needs.
+
+Deployed, each endpoint group is its own Lambda function (deploy/), so a cold
+start pays only for the imports of the one request it serves. Each probe is a
+fresh interpreter that imports the app and hands one API Gateway event to its
+Lambda entry point, against DynamoDB Local (no moto: it would import requests).
+"""
 import json
 import subprocess
 import sys
 
+from deploy import functions, plan
 from localdev import PROJECT_ROOT
+from tests.conftest import PK, SK, TEST_ENV
+from tests.helpers import codepay_notification, form_body
 
-PROBE = '''
+HEAVY = ('boto3', 'botocore', 'requests', 'urllib3', 'Crypto', 'defusedxml', 'cryptography')
+
+IMPORTS = f'''
 import json, sys
 import app
 from chalicelib import handlers, notifications
-{imports}
-heavy = ("boto3", "botocore", "requests", "Crypto", "defusedxml", "cryptography")
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy or
+{{imports}}
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r} or
                         m.startswith("chalicelib.providers."))))
+'''
+
+INVOKE = f'''
+import json, sys
+method, resource, path_parameters, headers, body = json.loads(sys.argv[1])
+import app
+path = resource.format(**path_parameters)
+event = {{"requestContext": {{"httpMethod": method, "resourcePath": resource, "path": path,
+                              "identity": {{"sourceIp": "203.0.113.9"}}}},
+          "httpMethod": method, "path": path, "resource": resource,
+          "headers": headers, "pathParameters": path_parameters or None, "stageVariables": None,
+          "multiValueQueryStringParameters": None, "body": body, "isBase64Encoded": False}}
+response = app.app(event, None)
+loaded = sorted({{m.split(".")[0] for m in sys.modules if m.split(".")[0] in {HEAVY!r}}} |
+                {{m for m in sys.modules if m.startswith("chalicelib.providers.")}})
+print(json.dumps({{"status": response["statusCode"], "loaded": loaded}}))
 '''
 
 
 def loaded_by(imports):
     """The heavy and provider modules a fresh interpreter holds after importing the app and `imports`."""
-    from tests.conftest import TEST_ENV
-    run = subprocess.run([sys.executable, '-c', PROBE.format(imports=imports)], cwd=PROJECT_ROOT,
+    run = subprocess.run([sys.executable, '-c', IMPORTS.format(imports=imports)], cwd=PROJECT_ROOT,
                          env=TEST_ENV, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
@@ -55,3 +80,66 @@ def test_wechatpay_notify_routes_load_nothing_heavy_before_use():
         'chalicelib.providers.wechatpay.notify_v2', 'chalicelib.providers.wechatpay.notify_v3',
         'chalicelib.providers.wechatpay.v2', 'chalicelib.providers.wechatpay.v3',
         'chalicelib.providers.wechatpay.xmlfields']
+
+
+def invoke(method, resource, path_parameters=None, headers=None, body=''):
+    """Status and heavy modules loaded after one cold request in a fresh interpreter."""
+    import os
+    request = json.dumps([method, resource, path_parameters or {}, headers or {}, body])
+    run = subprocess.run([sys.executable, '-c', INVOKE, request], cwd=PROJECT_ROOT,
+                         env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    return result['status'], set(result['loaded'])
+
+
+def providers(loaded):
+    return {m for m in loaded if m.startswith('chalicelib.providers.')}
+
+
+def test_orders_read_loads_no_provider_and_no_requests(local_table):
+    status, loaded = invoke('GET', '/orders/{order_id}', {'order_id': 'ord_missing'},
+                            {'x-api-key': PK})
+    assert status == 404
+    assert providers(loaded) == set() and 'requests' not in loaded and 'Crypto' not in loaded
+
+
+def test_order_creation_loads_its_provider_and_requests_for_the_outbound_call(local_table, paygate_env):
+    from localdev.ports import free_port
+    paygate_env.setenv('PAYGATE_CODEPAY_URL', f'http://127.0.0.1:{free_port()}')   # nothing listens
+    body = json.dumps({'provider': 'codepay', 'product_id': 'gold_60', 'payer': {'channel': 'alipay'}})
+    status, loaded = invoke('POST', '/orders', headers={'x-api-key': PK, 'content-type': 'application/json'},
+                            body=body)
+    assert status == 502
+    assert providers(loaded) == {'chalicelib.providers.codepay'} and 'requests' in loaded
+
+
+def test_a_notification_loads_its_own_provider_only_and_no_requests(local_table):
+    body = form_body(codepay_notification('pg-not-ours-123')).decode('ascii')
+    status, loaded = invoke('POST', '/notify/codepay',
+                            headers={'content-type': 'application/x-www-form-urlencoded'}, body=body)
+    assert status == 400       # verified, then refused: the order is not ours ('fail')
+    assert providers(loaded) == {'chalicelib.providers.codepay'} and 'requests' not in loaded
+
+
+def test_the_events_api_loads_no_provider_and_no_requests(local_table):
+    status, loaded = invoke('GET', '/events', headers={'authorization': f'Bearer {SK}'})
+    assert status == 200
+    assert providers(loaded) == set() and 'requests' not in loaded
+
+
+def test_every_function_group_loads_no_other_providers_code(local_table, app_module):
+    """An unauthenticated, empty request to each group's first route: whatever it answers,
+    it makes no outbound call (no requests) and loads no provider but the group's own."""
+    for function in plan.build(app_module.app):
+        if not function.routes:
+            continue
+        method, resource = function.routes[0]
+        parameters = {name.strip('{}'): 'x' for name in resource.split('/') if name.startswith('{')}
+        status, loaded = invoke(method, resource, parameters)
+        assert status < 500, function.name
+        needs = function.spec.needs.providers
+        own = function.provider or (needs if isinstance(needs, str) and needs != functions.OWN else '')
+        assert all(own and m.startswith(f'chalicelib.providers.{own}') for m in providers(loaded)), \
+            (function.name, loaded)
+        assert 'requests' not in loaded, function.name

@@ -1,0 +1,393 @@
+"""`make package`: the packaged template, read as CloudFormation would read it.
+
+Each stage is packaged once per session, offline (region from the environment,
+dummy credentials), from a copy of the project without requirements.txt: the
+template does not depend on the run-time dependencies, and fetching them would
+need the package index. The expectations below are written out here, apart
+from deploy/, so the two can disagree.
+"""
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from localdev import PROJECT_ROOT
+
+STAGES = ('dev', 'prod')
+API_TIMEOUT_LIMIT = 29            # API Gateway's integration timeout
+
+ITEMS = {'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'}
+KEYS = {'PAYGATE_PUBLISHABLE_KEYS', 'PAYGATE_SECRET_KEYS'}
+WEBHOOKS = {'PAYGATE_WEBHOOKS'}
+CATALOG = {'PAYGATE_CATALOG'}
+
+
+def need(items=(), queries=(), send=False, receive=False, settings=(), providers=None):
+    return {'items': set(items), 'queries': set(queries), 'send': send, 'receive': receive,
+            'settings': set(settings), 'providers': providers}
+
+
+# What each function needs, by function name. Providers whose settings it reads:
+# 'own' = the provider in its name (notify_<provider>), a name, or a tuple of
+# operations = every enabled provider whose module has one of them.
+EXPECTED = {
+    'orders': need(ITEMS | {'dynamodb:DeleteItem'}, settings=KEYS | CATALOG, providers=('create',)),
+    'admin': need(ITEMS, {'table', 'index/events_by_time', 'index/events_by_subject'}, send=True,
+                  settings=KEYS | WEBHOOKS, providers=('close', 'refund')),
+    'notify_*': need(ITEMS, send=True, settings=WEBHOOKS, providers='own'),
+    'cloudmarket': need(ITEMS, send=True, settings=KEYS | WEBHOOKS, providers='cloudmarket'),
+    'midas': need(ITEMS, settings=KEYS, providers='midas'),
+    'deliver_webhooks': need(ITEMS, send=True, receive=True, settings=WEBHOOKS),
+    'sweep_webhooks': need(queries={'index/work'}, send=True),
+    'compensate': need(ITEMS, {'index/work'}, send=True, settings=WEBHOOKS, providers=('query', 'close')),
+}
+
+# Today's routes, exactly: (method, path) -> the function's logical id.
+TODAY = {
+    ('POST', '/orders'): 'APIHandler',
+    ('GET', '/orders/{order_id}'): 'APIHandler',
+    ('POST', '/orders/{order_id}/close'): 'Admin',
+    ('POST', '/orders/{order_id}/refunds'): 'Admin',
+    ('GET', '/events'): 'Admin',
+    ('GET', '/events/{event_id}'): 'Admin',
+    ('POST', '/events/{event_id}/resend'): 'Admin',
+    ('POST', '/notify/codepay'): 'NotifyCodepay',
+}
+
+
+def _copy_project(target):
+    target.mkdir(parents=True)
+    shutil.copy2(PROJECT_ROOT / 'app.py', target / 'app.py')
+    shutil.copytree(PROJECT_ROOT / 'chalicelib', target / 'chalicelib',
+                    ignore=shutil.ignore_patterns('__pycache__'))
+    (target / '.chalice').mkdir()
+    for path in (PROJECT_ROOT / '.chalice').glob('*.json'):
+        shutil.copy2(path, target / '.chalice' / path.name)
+
+
+def offline_env(tmp):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('PAYGATE_', 'AWS_'))}
+    env.update({'AWS_DEFAULT_REGION': 'us-east-1', 'AWS_ACCESS_KEY_ID': 'testing',
+                'AWS_SECRET_ACCESS_KEY': 'testing', 'AWS_EC2_METADATA_DISABLED': 'true',
+                'AWS_CONFIG_FILE': str(tmp / 'no-aws-config'),
+                'AWS_SHARED_CREDENTIALS_FILE': str(tmp / 'no-aws-credentials')})
+    return env
+
+
+@pytest.fixture(scope='session')
+def project_copy(tmp_path_factory):
+    root = tmp_path_factory.mktemp('deploy')
+    _copy_project(root / 'project')
+    return root
+
+
+@pytest.fixture(scope='session')
+def packaged(project_copy):
+    """{stage: {'sam', 'merge', 'resources', 'config', 'policies', 'out'}}, both packaged at once,
+    each from its own copy (Chalice caches the built package in the project)."""
+    for stage in STAGES:
+        _copy_project(project_copy / f'source-{stage}')
+    runs = {stage: subprocess.Popen(
+        [sys.executable, '-m', 'deploy.package', '--stage', stage,
+         '--project-dir', str(project_copy / f'source-{stage}'), '--out', str(project_copy / stage)],
+        cwd=PROJECT_ROOT, env=offline_env(project_copy), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for stage in STAGES}
+    results = {}
+    for stage, run in runs.items():
+        output, _ = run.communicate(timeout=300)
+        assert run.returncode == 0, output
+        out = project_copy / stage
+        chalice_dir = out / 'project' / '.chalice'
+        results[stage] = {
+            'out': out, 'output': output,
+            'sam': json.loads((out / 'sam.json').read_text()),
+            'merge': json.loads((out / 'merge.json').read_text()),
+            'resources': json.loads((out / 'resources.json').read_text()),
+            'config': json.loads((chalice_dir / 'config.json').read_text()),
+            'policies': {p.name: json.loads(p.read_text()) for p in chalice_dir.glob('policy-*.json')},
+        }
+    return results
+
+
+@pytest.fixture(params=STAGES)
+def stage(request, packaged):
+    return request.param, packaged[request.param]
+
+
+def stage_env(stage_name):
+    config = json.loads((PROJECT_ROOT / '.chalice' / 'config.json').read_text())
+    return {**config.get('environment_variables', {}),
+            **config['stages'][stage_name].get('environment_variables', {})}
+
+
+def functions_of(sam):
+    return {name: r for name, r in sam['Resources'].items() if r['Type'] == 'AWS::Serverless::Function'}
+
+
+def short_name(function, stage_name):
+    """paygate-prod-notify_codepay -> notify_codepay"""
+    name = function['Properties']['FunctionName']
+    prefix = f'paygate-{stage_name}-'
+    assert name.startswith(prefix), name
+    return name[len(prefix):]
+
+
+def expected_route_function(method, path):
+    """The routing rules, restated: the function's short name for a route."""
+    if m := re.fullmatch(r'/notify/([a-z0-9]+)(/.*)?', path):
+        return f'notify_{m.group(1)}'
+    if re.fullmatch(r'/events(/.*)?', path) or re.fullmatch(r'/orders/\{\w+\}/(close|refunds)', path):
+        return 'admin'
+    if (method, path) in {('POST', '/orders'), ('GET', '/orders/{order_id}')}:
+        return 'orders'
+    if re.fullmatch(r'/(cloudmarket|instances)(/.*)?', path):
+        return 'cloudmarket'
+    if path.startswith('/midas/'):
+        return 'midas'
+    raise AssertionError(f'no expectation for {method} {path}')
+
+
+def integration_target(operation):
+    uri = operation['x-amazon-apigateway-integration']['uri']['Fn::Sub']
+    found = re.fullmatch(r'arn:\$\{AWS::Partition\}:apigateway:\$\{AWS::Region\}:lambda:path/'
+                         r'2015-03-31/functions/\$\{(\w+)\.Arn\}/invocations', uri)
+    assert found, uri
+    return found.group(1)
+
+
+def resource_token(resource):
+    """A policy Resource in a comparable form: table, index/<name>, webhook-queue, ssm:..., logs:..."""
+    if resource == {'Fn::GetAtt': ['Table', 'Arn']}:
+        return 'table'
+    if resource == {'Fn::GetAtt': ['WebhookQueue', 'Arn']}:
+        return 'webhook-queue'
+    sub = resource['Fn::Sub']
+    if found := re.fullmatch(r'\$\{Table\.Arn\}/index/(\w+)', sub):
+        return f'index/{found.group(1)}'
+    found = re.fullmatch(r'arn:\$\{AWS::Partition\}:(ssm|logs|secretsmanager):\$\{AWS::Region\}:'
+                         r'\$\{AWS::AccountId\}:(.+)', sub)
+    assert found, f'unexpected policy resource {resource}'
+    return f'{found.group(1)}:{found.group(2)}'
+
+
+def granted(sam, function):
+    """(action, resource token) pairs of the function's role; every statement a plain Allow."""
+    role = sam['Resources'][function['Properties']['Role']['Fn::GetAtt'][0]]
+    (policy,) = role['Properties']['Policies']
+    pairs = set()
+    for statement in policy['PolicyDocument']['Statement']:
+        assert set(statement) <= {'Sid', 'Effect', 'Action', 'Resource'}, statement
+        assert statement['Effect'] == 'Allow'
+        for action in statement['Action']:
+            assert '*' not in action
+            pairs |= {(action, resource_token(r)) for r in statement['Resource']}
+    return pairs
+
+
+def expected_grants(name, stage_name, env):
+    spec = EXPECTED['notify_*' if name.startswith('notify_') else name]
+    log_group = f'logs:log-group:/aws/lambda/paygate-{stage_name}-{name}:*'
+    pairs = {('logs:CreateLogStream', log_group), ('logs:PutLogEvents', log_group)}
+    pairs |= {(action, 'table') for action in spec['items']}
+    pairs |= {('dynamodb:Query', target) for target in spec['queries']}
+    if spec['send']:
+        pairs.add(('sqs:SendMessage', 'webhook-queue'))
+    if spec['receive']:
+        pairs |= {(a, 'webhook-queue') for a in ('sqs:ReceiveMessage', 'sqs:DeleteMessage',
+                                                   'sqs:GetQueueAttributes')}
+    if isinstance(spec['providers'], tuple):
+        providers = providers_with(env, spec['providers'])
+    else:
+        providers = {'own': [name.removeprefix('notify_')], None: []}.get(spec['providers'],
+                                                                         [spec['providers']])
+    settings = spec['settings'] | {var for var in env for p in providers
+                                   if var.startswith(f'PAYGATE_{p.upper()}_')}
+    for var in settings:
+        kind, _, ref = env.get(var, '').partition(':')
+        if kind == 'ssm':
+            pairs.add(('ssm:GetParameter', 'ssm:parameter/' + ref.lstrip('/')))
+        elif kind == 'secretsmanager':
+            pairs.add(('secretsmanager:GetSecretValue', f'secretsmanager:secret:{ref}-??????'))
+    return pairs
+
+
+def providers_with(env, operations):
+    """Enabled providers whose module has one of `operations`."""
+    from chalicelib.providers import MODULES
+    enabled = [p.strip() for p in env.get('PAYGATE_PROVIDERS', 'codepay').split(',') if p.strip()]
+    return [p for p in enabled
+            if any(hasattr(importlib.import_module(MODULES[p]), op) for op in operations)]
+
+
+def test_both_templates_pass_cfn_lint(stage):
+    from cfnlint.api import lint
+    _, built = stage
+    for name in ('sam.json', 'resources.json'):
+        assert [str(m) for m in lint((built['out'] / name).read_text(), regions=['us-east-1'])] == []
+
+
+def test_every_route_is_served_by_its_group_function(stage, app_module):
+    stage_name, built = stage
+    functions = functions_of(built['sam'])
+    paths = built['sam']['Resources']['RestAPI']['Properties']['DefinitionBody']['paths']
+    app_routes = {(m, p) for p, methods in app_module.app.routes.items() for m in methods}
+    served = {(method.upper(), path): integration_target(operation)
+              for path, operations in paths.items() for method, operation in operations.items()}
+    assert set(served) == app_routes
+    for (method, path), target in served.items():
+        function = functions[target]
+        assert function['Properties']['Handler'] == 'app.app'
+        assert short_name(function, stage_name) == expected_route_function(method, path)
+    assert {route: served[route] for route in TODAY} == TODAY
+
+
+def test_each_function_has_its_own_role_granting_exactly_what_it_needs(stage):
+    stage_name, built = stage
+    env = stage_env(stage_name)
+    roles = [f['Properties']['Role']['Fn::GetAtt'][0] for f in functions_of(built['sam']).values()]
+    assert len(roles) == len(set(roles))
+    for function in functions_of(built['sam']).values():
+        name = short_name(function, stage_name)
+        assert granted(built['sam'], function) == expected_grants(name, stage_name, env), name
+
+
+def test_a_notify_function_reads_its_own_provider_secret_and_the_webhooks_only(packaged):
+    sam = packaged['prod']['sam']
+    notify = functions_of(sam)['NotifyCodepay']
+    reads = {token for action, token in granted(sam, notify) if action == 'ssm:GetParameter'}
+    assert reads == {'ssm:parameter/paygate/prod/codepay/key', 'ssm:parameter/paygate/prod/webhooks'}
+
+
+def test_functions_are_sized_and_wired_to_the_table_and_queue(stage):
+    _, built = stage
+    for name, function in functions_of(built['sam']).items():
+        properties = function['Properties']
+        assert properties['MemorySize'] >= 128 and properties['ReservedConcurrentExecutions'] >= 1
+        if properties['Handler'] == 'app.app':
+            assert properties['Timeout'] <= API_TIMEOUT_LIMIT, name
+        variables = properties['Environment']['Variables']
+        assert variables['PAYGATE_TABLE'] == {'Ref': 'Table'}
+        assert variables['PAYGATE_WEBHOOK_QUEUE_URL'] == {'Ref': 'WebhookQueue'}
+        assert properties['CodeUri'] == './deployment.zip'
+        log_group = built['sam']['Resources'][function['DependsOn'][0]]
+        assert log_group['Properties']['LogGroupName'] == f'/aws/lambda/{properties["FunctionName"]}'
+        assert log_group['Properties']['RetentionInDays'] > 0
+
+
+def test_each_api_copy_may_be_invoked_by_the_api(stage):
+    _, built = stage
+    resources = built['sam']['Resources']
+    invocable = {r['Properties']['FunctionName']['Ref'] for r in resources.values()
+                 if r['Type'] == 'AWS::Lambda::Permission'
+                 and r['Properties']['Principal'] == 'apigateway.amazonaws.com'}
+    api_functions = {n for n, f in functions_of(built['sam']).items() if f['Properties']['Handler'] == 'app.app'}
+    assert invocable == api_functions
+
+
+def test_the_table_is_kept_recoverable_and_matches_the_code(stage):
+    _, built = stage
+    for template in (built['sam'], built['resources']):
+        table = template['Resources']['Table']
+        assert table['DeletionPolicy'] == 'Retain' and table['UpdateReplacePolicy'] == 'Retain'
+        props = table['Properties']
+        assert props['TableName'] == f'paygate-{stage[0]}'
+        assert props['BillingMode'] == 'PAY_PER_REQUEST'
+        assert props['PointInTimeRecoverySpecification'] == {'PointInTimeRecoveryEnabled': True}
+        assert props['TimeToLiveSpecification'] == {'AttributeName': 'ttl', 'Enabled': True}
+        assert props['StreamSpecification'] == {'StreamViewType': 'NEW_AND_OLD_IMAGES'}
+        assert props['KeySchema'] == [{'AttributeName': 'pk', 'KeyType': 'HASH'},
+                                      {'AttributeName': 'sk', 'KeyType': 'RANGE'}]
+        indexes = {i['IndexName']: tuple(k['AttributeName'] for k in i['KeySchema'])
+                   for i in props['GlobalSecondaryIndexes']}
+        assert indexes == {'events_by_time': ('gsi1pk', 'gsi1sk'),
+                           'events_by_subject': ('gsi2pk', 'gsi2sk'), 'work': ('work_pk', 'work_at')}
+        assert {d['AttributeName'] for d in props['AttributeDefinitions']} == {
+            'pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'work_pk', 'work_at'}
+
+
+def test_every_queue_has_a_dead_letter_queue(stage):
+    _, built = stage
+    for template in (built['sam'], built['resources']):
+        queues = {n: r for n, r in template['Resources'].items() if r['Type'] == 'AWS::SQS::Queue'}
+        dead_letter = {q['Properties']['RedrivePolicy']['deadLetterTargetArn']['Fn::GetAtt'][0]
+                       for q in queues.values() if 'RedrivePolicy' in q['Properties']}
+        assert dead_letter and dead_letter <= set(queues)
+        for name, queue in queues.items():
+            if name not in dead_letter:
+                assert queue['Properties']['RedrivePolicy']['maxReceiveCount'] >= 1, name
+
+
+def test_the_webhook_worker_is_triggered_by_the_queue_within_its_visibility_timeout(stage):
+    _, built = stage
+    resources = built['sam']['Resources']
+    worker = resources['DeliverWebhooks']['Properties']
+    (event,) = worker['Events'].values()
+    assert event['Type'] == 'SQS'
+    assert event['Properties']['Queue'] == {'Fn::Sub': '${WebhookQueue.Arn}'}
+    queue = resources['WebhookQueue']['Properties']
+    assert queue['QueueName'] == f'paygate-{stage[0]}-webhooks'
+    assert queue['VisibilityTimeout'] >= worker['Timeout']
+
+
+def test_the_schedules_exist(stage):
+    _, built = stage
+    resources = built['sam']['Resources']
+    schedules = {name: event['Properties']['Schedule'] for name in ('SweepWebhooks', 'Compensate')
+                 for event in resources[name]['Properties']['Events'].values()
+                 if event['Type'] == 'Schedule'}
+    assert schedules == {'SweepWebhooks': 'rate(1 minute)', 'Compensate': 'rate(5 minutes)'}
+
+
+def test_chalice_made_functions_use_their_generated_policy_files(stage):
+    stage_name, built = stage
+    config = built['config']['stages'][stage_name]
+    assert config['autogen_policy'] is False
+    resources = built['sam']['Resources']
+    per_function = config['lambda_functions']
+    assert set(per_function) == {'api_handler', 'deliver_webhooks', 'sweep_webhooks', 'compensate'}
+    for chalice_name, settings in per_function.items():
+        resource = 'APIHandler' if chalice_name == 'api_handler' else \
+            ''.join(w.capitalize() for w in chalice_name.split('_'))
+        role = resources[resources[resource]['Properties']['Role']['Fn::GetAtt'][0]]
+        assert role['Properties']['Policies'][0]['PolicyDocument'] == \
+            built['policies'][settings['iam_policy_file']]
+
+
+def test_the_merge_template_is_written_beside_the_package(stage):
+    _, built = stage
+    assert set(built['merge']['Resources']) <= set(built['sam']['Resources'])
+    assert 'cfn-lint clean' in built['output']
+
+
+def test_the_quick_dev_path_is_one_api_function_under_the_dev_policy(project_copy):
+    """`chalice deploy --stage dev` builds from the committed config as it is: check it by packaging it."""
+    out = project_copy / 'quick-dev'
+    run = subprocess.run([sys.executable, '-c', 'import sys; from chalice.cli import main; sys.exit(main())',
+                          '--project-dir', str(project_copy / 'project'), 'package', '--stage', 'dev', str(out)],
+                         env=offline_env(project_copy), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    sam = json.loads((out / 'sam.json').read_text())
+    api = [f for f in functions_of(sam).values() if f['Properties']['Handler'] == 'app.app']
+    assert len(api) == 1
+    quick = json.loads((PROJECT_ROOT / '.chalice' / 'policy-dev.json').read_text())
+    for function in functions_of(sam).values():
+        role = sam['Resources'][function['Properties']['Role']['Fn::GetAtt'][0]]
+        assert role['Properties']['Policies'][0]['PolicyDocument'] == quick
+
+
+def test_packaging_stops_at_a_route_no_rule_covers(tmp_path):
+    project = tmp_path / 'project'
+    _copy_project(project)
+    with open(project / 'app.py', 'a') as app_py:
+        app_py.write("\n\n@app.route('/reports', methods=['GET'])\ndef reports():\n    return {}\n")
+    run = subprocess.run([sys.executable, '-m', 'deploy.package', '--stage', 'prod',
+                          '--project-dir', str(project)], cwd=PROJECT_ROOT, env=offline_env(tmp_path),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert 'no rule in deploy/functions.py ROUTE_RULES places GET /reports' in run.stderr
+    assert not (project / 'build' / 'prod' / 'sam.json').exists()
