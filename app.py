@@ -1,4 +1,5 @@
 """Paygate's routes, event handlers and scheduled functions. Each one hands over to chalicelib."""
+import logging
 import os
 
 from chalice import Chalice, Rate
@@ -6,6 +7,10 @@ from chalice import Chalice, Rate
 from chalicelib import settings
 
 app = Chalice(app_name='paygate')
+# Chalice sends its `paygate` logger to stdout at ERROR unless in debug; Paygate's own
+# loggers (paygate.notify, ...) are its children, and their warnings and info (refused
+# notifications, probes, webhook failures) must reach CloudWatch.
+app.log.setLevel(logging.INFO)
 settings.get()
 
 ANY = ['*/*']
