@@ -14,7 +14,7 @@ import sys
 
 from localdev import LOCAL_DIR
 from localdev.dynamodb_local import DynamoDBLocal, client_environment
-from localdev.sandbox import Sandbox, generated_environment, prepare as prepare_sandbox
+from localdev.sandbox import Sandbox, generated_environment
 from localdev.server import create_server, stage_environment
 from localdev.worker import LocalWorker
 
@@ -37,7 +37,6 @@ def main(argv=None):
             endpoint = engine.endpoint
         os.environ.update(client_environment(endpoint))
         stage_env = _on_ports(stage_environment(args.stage), args.port, args.sandbox_port)
-        prepare_sandbox(LOCAL_DIR)
         stage_env.update(generated_environment({**os.environ, **stage_env}))
         _prepare(stage_env)
         paygate_url = f'http://{HOST}:{args.port}'

@@ -15,11 +15,11 @@ APP_ID = '2021000000000001'
 
 
 def test_keys_are_generated_once(tmp_path):
-    keys = emulator.prepare(tmp_path)
+    keys = emulator.make_keys(tmp_path)
     made = {path.name: path.read_bytes() for path in keys.iterdir()}
     assert sorted(made) == ['alipay_private_key.pem', 'alipay_public_key.pem',
                             'app_private_key.pem', 'app_public_key.pem']
-    assert emulator.prepare(tmp_path) == keys
+    assert emulator.make_keys(tmp_path) == keys
     assert {path.name: path.read_bytes() for path in keys.iterdir()} == made
     assert [p.name for p in tmp_path.iterdir()] == ['alipay-sandbox']
 
@@ -27,7 +27,7 @@ def test_keys_are_generated_once(tmp_path):
 @pytest.fixture
 def running(moto_table, paygate_env, tmp_path):
     """Paygate (test stage, Alipay on) and the sandbox, each on its own port on 127.0.0.1."""
-    keys = emulator.prepare(tmp_path)
+    keys = emulator.make_keys(tmp_path)
     sandbox_port, paygate_port = free_port(), free_port()
     env = {'PAYGATE_PROVIDERS': 'codepay,alipay', 'PAYGATE_ALIPAY_APP_ID': APP_ID,
            'PAYGATE_ALIPAY_SELLER_ID': '2088000000000001',

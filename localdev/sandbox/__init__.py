@@ -35,13 +35,6 @@ class Answer:
     headers: dict = field(default_factory=dict)
 
 
-def prepare(local_dir):
-    """Let each provider module make what it needs before the run starts (sandbox keys)."""
-    for module in PROVIDERS:
-        if hasattr(module, 'prepare'):
-            module.prepare(local_dir)
-
-
 def json_answer(data, status=200):
     return Answer(status, json.dumps(data, ensure_ascii=False))
 
@@ -56,7 +49,8 @@ def pay_page(title, heading, order_id, text):
 
 
 def generated_environment(environ):
-    """Settings the sandbox makes up for this run (throw-away keys), for Paygate and the sandbox."""
+    """Settings the sandbox makes up for this run (throw-away keys), for Paygate and the sandbox.
+    Each provider module with keys to make has generated_environment(environ) -> settings."""
     generated = {}
     for module in PROVIDERS:
         if hasattr(module, 'generated_environment'):

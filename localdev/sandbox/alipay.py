@@ -41,7 +41,13 @@ SANDBOX_SELLER = '2088000000000001'
 CHINA = timezone(timedelta(hours=8))
 
 
-def prepare(local_dir):
+def generated_environment(environ):
+    """The local stage reads the sandbox keys from files (`file:` references): make them once."""
+    make_keys(LOCAL_DIR)
+    return {}
+
+
+def make_keys(local_dir):
     """Generate the sandbox key pairs (app and "Alipay") once; return their directory."""
     target = Path(local_dir) / KEYS_DIR
     if target.is_dir():
