@@ -48,14 +48,13 @@ def median_seconds(command, env, runs):
     return statistics.median(times)
 
 
-def insert_open_order(out_trade_no, amount=600):
-    from chalicelib import store
-    order = {'order_id': 'ord_' + uuid.uuid4().hex[:24], 'out_trade_no': out_trade_no,
-             'provider': 'codepay', 'product_id': 'gold_60', 'quantity': 1, 'amount': amount,
-             'currency': 'CNY', 'status': 'CREATED', 'created_at': '2026-11-22T08:00:00Z',
-             'expires_at': '2026-11-22T08:30:00Z', 'payer': {}, 'metadata': {},
-             'client_params': {'qrcode': 'x'}, 'refunded_amount': 0, 'refund_pending_amount': 0,
-             'version': 1}
+def insert_open_order(out_trade_no):
+    """A CREATED Codepay order for gold_60 (600 fen), stored as POST /orders would store it."""
+    from chalicelib import catalog, orders, store
+    request = {'provider': 'codepay', 'out_trade_no': out_trade_no, 'quantity': 1,
+               'client_ip': None, 'metadata': {}}
+    order = {**orders.new_order_item(request, catalog.get().get('gold_60'), {}),
+             'client_params': {'qrcode': 'x'}}
     store.insert_order(order, 'bench')
     return order
 

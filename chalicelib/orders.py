@@ -76,7 +76,7 @@ def create(body, idempotency_key=None, provider_call=None):
     existing = _existing(request, request_hash, idempotency_key)
     if existing:
         return 200, existing
-    order = _new_order(request, product, stored_payer)
+    order = new_order_item(request, product, stored_payer)
     try:
         store.insert_order(order, request_hash, idempotency_key,
                            int((clock.now() + IDEMPOTENCY_TTL).timestamp()))
@@ -156,7 +156,8 @@ def _existing(request, request_hash, idempotency_key):
     return view(order)
 
 
-def _new_order(request, product, stored_payer):
+def new_order_item(request, product, stored_payer):
+    """A new CREATED order (not yet stored) for a parsed request; its amount comes from the catalog."""
     now = clock.now()
     order_id = 'ord_' + secrets.token_hex(12)
     return {

@@ -36,7 +36,7 @@ def open_order(number, provider='fakepay'):
     settings.get().providers.setdefault('fakepay', None)
     request = {'provider': provider, 'out_trade_no': f'comp-{number:04d}', 'quantity': 1,
                'client_ip': None, 'metadata': {}}
-    order = {**orders._new_order(request, catalog.get().get('gold_60'), {}), 'client_params': {'x': '1'}}
+    order = {**orders.new_order_item(request, catalog.get().get('gold_60'), {}), 'client_params': {'x': '1'}}
     store.insert_order(order, 'hash')
     return order
 

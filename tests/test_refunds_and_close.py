@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chalicelib import events, orders, providers, refunds, store
+from chalicelib import catalog, events, orders, providers, refunds, store
 from chalicelib.providers import REFUND_FAILED, REFUNDED, Notification
 from tests import fakepay
 from tests.helpers import SECRET, body_json, post_json
@@ -20,12 +20,10 @@ def fake_provider(monkeypatch):
 
 
 def make_order(status='PAID', amount=1000):
-    order = {'order_id': 'ord_' + secrets.token_hex(12), 'out_trade_no': 'fake' + secrets.token_hex(8),
-             'provider': 'fakepay', 'product_id': 'gold_60', 'quantity': 1, 'amount': amount,
-             'currency': 'CNY', 'status': 'CREATED', 'created_at': '2026-11-22T08:00:00Z',
-             'expires_at': '2026-11-22T08:30:00Z', 'payer': {}, 'metadata': {},
-             'client_params': {'x': '1'}, 'refunded_amount': 0, 'refund_pending_amount': 0,
-             'version': 1}
+    request = {'provider': 'fakepay', 'out_trade_no': 'fake' + secrets.token_hex(8), 'quantity': 1,
+               'client_ip': None, 'metadata': {}}
+    order = {**orders.new_order_item(request, catalog.get().get('gold_60'), {}),
+             'amount': amount, 'client_params': {'x': '1'}}
     store.insert_order(order, 'hash')
     if status != 'CREATED':
         assert store.commit_change(order['order_id'], 1, {'status': status}) == store.APPLIED
