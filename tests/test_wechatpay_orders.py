@@ -2,11 +2,12 @@
 import base64
 import json
 import time
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib import aws, providers, settings, store
+from chalicelib import aws, clock, providers, settings, store
 from tests.helpers import SECRET, body_json, post_json
 from tests.wechatpay_fixtures import (APP_SECRET, APPID, CERT_SERIAL, KEY, LOGIN_URL, MCH_ID, OPENID,
                                       PLATFORM_SERIAL, PUB_KEY_ID, WX_URL, authorization_fields,
@@ -233,8 +234,28 @@ def test_v3_refund_outcomes(wechat, client, wechatpay_keys, status, answer, http
                     'amount': {'refund': 300, 'total': 1200, 'currency': 'CNY'}}
 
 
+def five_minutes_later(monkeypatch):
+    later = clock.now() + timedelta(minutes=5, seconds=1)
+    monkeypatch.setattr(clock, 'now', lambda: later)
+
+
 @pytest.mark.parametrize('version', ['v2', 'v3'])
-def test_close_at_wechat_then_here(wechatpay_env, wechat, client, version):
+def test_close_waits_five_minutes_after_creation(wechatpay_env, wechat, client, version, monkeypatch):
+    wechatpay_env(version=version)
+    if version == 'v2':
+        wechat.unifiedorder()
+    else:
+        wechat.jsapi()
+    order = body_json(create(client))
+    sent_before = len(wechat.requests)
+    response = post_json(client, f'/orders/{order["order_id"]}/close', {}, SECRET)
+    assert response.status_code == 409 and body_json(response)['error']['code'] == 'too_early'
+    assert len(wechat.requests) == sent_before
+    assert store.get_order(order['order_id'])['status'] == 'CREATED'
+
+
+@pytest.mark.parametrize('version', ['v2', 'v3'])
+def test_close_at_wechat_then_here(wechatpay_env, wechat, client, version, monkeypatch):
     wechatpay_env(version=version)
     if version == 'v2':
         wechat.unifiedorder()
@@ -242,6 +263,7 @@ def test_close_at_wechat_then_here(wechatpay_env, wechat, client, version):
     else:
         wechat.jsapi()
     order = body_json(create(client))
+    five_minutes_later(monkeypatch)
     if version == 'v3':
         wechat.v3('POST', f'/v3/pay/transactions/out-trade-no/{order["out_trade_no"]}/close', status=204)
     response = post_json(client, f'/orders/{order["order_id"]}/close', {}, SECRET)
@@ -253,7 +275,7 @@ def test_close_at_wechat_then_here(wechatpay_env, wechat, client, version):
 
 
 @pytest.mark.parametrize('version', ['v2', 'v3'])
-def test_close_of_an_order_paid_at_wechat_is_refused(wechatpay_env, wechat, client, version):
+def test_close_of_an_order_paid_at_wechat_is_refused(wechatpay_env, wechat, client, version, monkeypatch):
     wechatpay_env(version=version)
     if version == 'v2':
         wechat.unifiedorder()
@@ -261,6 +283,7 @@ def test_close_of_an_order_paid_at_wechat_is_refused(wechatpay_env, wechat, clie
     else:
         wechat.jsapi()
     order = body_json(create(client))
+    five_minutes_later(monkeypatch)
     if version == 'v3':
         wechat.v3('POST', f'/v3/pay/transactions/out-trade-no/{order["out_trade_no"]}/close', status=400,
                   body={'code': 'ORDERPAID', 'message': '订单已支付'})

@@ -11,11 +11,15 @@ when the order is created); only the openid is kept.
 """
 import importlib
 from dataclasses import replace
+from datetime import timedelta
 
-from chalicelib.errors import invalid
+from chalicelib import clock
+from chalicelib.errors import ApiError, invalid
 from chalicelib.providers.wechatpay import common
 
 NAME = common.NAME
+# WeChat Pay documents that an order may be closed only 5 minutes after it was made.
+CLOSE_AFTER = timedelta(minutes=5)
 
 
 def _api(version):
@@ -49,6 +53,9 @@ def query(order):
 
 
 def close(order):
+    if clock.now() - clock.parse_rfc3339(order['created_at']) < CLOSE_AFTER:
+        raise ApiError(409, 'too_early', 'WeChat Pay closes an order only 5 minutes after it was '
+                                         'created; try again later')
     _for(order).close(order)
 
 
