@@ -10,6 +10,7 @@ from chalicelib.providers import Inbound
 
 log = logging.getLogger('paygate.web')
 JSON = 'application/json'
+BODY_LIMIT = 64 * 1024
 
 
 def inbound(request):
@@ -38,13 +39,17 @@ def redirect_response(location):
 
 
 def json_body(request):
-    """The request's JSON object body; 415 for another content type, 400 for bad JSON."""
+    """The request's JSON object body; 415 for another content type, 413 when too large,
+    400 for bad JSON (nesting too deep included)."""
     content_type = request.headers.get('content-type', '').split(';')[0].strip().lower()
     if content_type != JSON:
         raise ApiError(415, 'unsupported_media_type', 'send the body as application/json')
+    body = request.raw_body or b''
+    if len(body) > BODY_LIMIT:
+        raise ApiError(413, 'body_too_large', f'the body is over {BODY_LIMIT} bytes')
     try:
-        return json.loads((request.raw_body or b'').decode('utf-8'))
-    except (UnicodeDecodeError, ValueError):
+        return json.loads(body.decode('utf-8'))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ApiError(400, 'invalid_json', 'the body is not valid UTF-8 JSON') from None
 
 

@@ -92,6 +92,9 @@ def test_bad_orders_get_a_400_naming_the_field_and_store_nothing(client, change,
     (b'[1, 2]', PUBLISHABLE, 400),
     (b'provider=codepay', {**PUBLISHABLE, 'Content-Type': 'application/x-www-form-urlencoded'}, 415),
     (b'{}', {'X-Api-Key': PUBLISHABLE['X-Api-Key']}, 415),
+    (b'[' * 100000 + b']' * 100000, PUBLISHABLE, 413),
+    (b'[' * 5000 + b']' * 5000, PUBLISHABLE, 400),
+    (b'{"provider": "codepay", "metadata": {"k": "' + b'x' * 70000 + b'"}}', PUBLISHABLE, 413),
 ])
 def test_malformed_bodies_are_4xx(client, body, headers, status):
     response = client.http.post('/orders', headers=headers, body=body)
