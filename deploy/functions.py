@@ -99,7 +99,7 @@ HANDLERS = {
         sends=True)),
     # Invoked asynchronously after a coin recharge: polls get_balance_m every 15 s for up
     # to 2 minutes (coins.wait_for_recharge); Midas only, nothing stored.
-    'midas_settle': Spec(256, 150, 20, Needs(providers='midas')),
+    'midas_settle': Spec(256, 150, 10, Needs(providers='midas')),
     # Every 12 hours: download WeChat Pay's platform certificates and cache them
     # (WXCERT# items) for the v3 notifications and replies they verify.
     'refresh_wechatpay_certificates': Spec(256, 60, 1, Needs(
