@@ -15,7 +15,6 @@ then Alipay with certificates and the client certificate as PEM.
 (The queue trigger's receive and delete are made by Lambda, not by our code;
 logs by the runtime.)
 """
-import dataclasses
 import json
 import os
 import time
@@ -36,7 +35,8 @@ from tests.certs import ca_name, issued_certificate
 from tests.cloudmarket_fixtures import create_body, deliver, signed_query
 from tests.codepay_fixtures import expect_create
 from tests.conftest import PK, PUBLIC_URL, SK
-from tests.helpers import FORM, PUBLISHABLE, SECRET, body_json, codepay_notification, form_body, post_json
+from tests.helpers import (FORM, PUBLISHABLE, SECRET, body_json, codepay_notification, form_body, post_json,
+                           settings_fields)
 from tests.midas_fixtures import (CATALOG, PAYER, buy_goods_answer, delivery, expect, midas_environment,
                                   query_of)
 from tests.midas_fixtures import URL as MIDAS_URL
@@ -163,15 +163,8 @@ def recorder(request, client, paygate_env, alipay_keys, wechatpay_keys):
 
 def unresolved(loaded):
     """Names of the settings.Secret fields that are not references (they would resolve unseen)."""
-    found = []
-    for name, value in vars(loaded).items():
-        if isinstance(value, dict):
-            found += [n for nested in value.values() for n in unresolved(nested)]
-        elif dataclasses.is_dataclass(value):
-            found += unresolved(value)
-        elif isinstance(value, settings.Secret) and not value._ref.startswith('ssm:'):
-            found.append(name)
-    return found
+    return [name for name, value in settings_fields(loaded)
+            if isinstance(value, settings.Secret) and not value._ref.startswith('ssm:')]
 
 
 def created(client, body, expected=201):
