@@ -36,12 +36,12 @@ def document(function, stage):
 def settings_read(function, env):
     """The names of the settings `function` resolves: its own, and what it reads of its providers'."""
     names = set(function.spec.needs.settings)
-    for provider, uses in served(function, env).items():
-        names |= provider_settings(provider, uses, env)
+    for provider, uses in _served(function, env).items():
+        names |= _provider_settings(provider, uses, env)
     return sorted(names)
 
 
-def served(function, env):
+def _served(function, env):
     """{provider: the uses `function` makes of it}, for the providers enabled in `env` it serves.
 
     A use is an operation (create, query, close, refund), 'notify' for a
@@ -62,7 +62,7 @@ def served(function, env):
     return {name: found for name, found in uses.items() if name in enabled}
 
 
-def provider_settings(provider, uses, env):
+def _provider_settings(provider, uses, env):
     """The variables of `provider` set in `env` that these uses read (functions.PROVIDER_READS)."""
     everything = {name for name in env if name.startswith(f'PAYGATE_{provider.upper()}_')}
     listed = functions.PROVIDER_READS.get(provider, {})
