@@ -2,13 +2,16 @@
 
 Every API route belongs to a function group by the first rule in ROUTE_RULES
 that matches its method and path; a route no rule covers stops packaging. Each
-group, and each event handler in app.py, has a Spec: its size and its Needs.
-The Needs are the whole of its permissions: the IAM policy is built from them
-(deploy/policy.py) and nothing else.
+group, and each event handler and @app.lambda_function in app.py, has a Spec:
+its size and its Needs. The Needs are the whole of its permissions: the IAM
+policy is built from them (deploy/policy.py) and nothing else.
 
 Settings are named by variable. A function may read a setting's SSM parameter
 or secret only when the setting is listed in its Needs, or belongs to a provider
-it serves: a provider's settings are the variables starting `PAYGATE_<NAME>_`.
+it serves and is one of those PROVIDER_READS lists for what the function does
+with that provider (all of the provider's variables, `PAYGATE_<NAME>_...`,
+where it lists nothing). No function reads the settings of a provider the stage
+does not enable.
 """
 import re
 from dataclasses import dataclass
@@ -30,6 +33,8 @@ WEBHOOKS = 'PAYGATE_WEBHOOKS'
 # enabled provider whose module has one of them (every provider creates orders;
 # only some can close, refund or be queried).
 OWN = 'own'
+NOTIFY = 'notify'                  # what a /notify/<provider> function does with its provider
+CLOUDMARKET = 'cloudmarket'        # served by name; enabled by PAYGATE_CLOUDMARKET_ENABLED
 
 
 @dataclass(frozen=True)
@@ -69,14 +74,16 @@ GROUPS = {
     # /notify/<provider>[/...]: that provider's notifications only.
     'notify': Spec(512, 15, 20, Needs(
         items=READ_WRITE, settings=(WEBHOOKS,), providers=OWN, sends=True)),
-    # Cloud Marketplace and Midas: a first estimate until their routes land;
-    # tests/test_deploy_permissions.py holds the needs to the code once they do.
-    # Cloud Marketplace delivery, its login route and the instance lookup.
+    # Cloud Marketplace delivery (instances with their events), its login route and the
+    # secret-key instance lookup.
     'cloudmarket': Spec(512, 15, 10, Needs(
-        items=READ_WRITE, settings=KEYS + (WEBHOOKS,), providers='cloudmarket', sends=True)),
-    # Midas game-coin routes (balance, payments, presents).
+        items=READ_WRITE, settings=KEYS + (WEBHOOKS,), providers=CLOUDMARKET, sends=True)),
+    # Midas game coins: balance (publishable key), presents (secret key), and payments:
+    # an order from the catalog paid with pay_m (its order.paid event sent), deleted again
+    # when its price is not a whole number of coins.
     'midas': Spec(512, 29, 20, Needs(
-        items=READ_WRITE, settings=KEYS, providers='midas')),
+        items=(GET_ITEM, PUT_ITEM, UPDATE_ITEM, DELETE_ITEM),
+        settings=KEYS + (CATALOG, WEBHOOKS), providers='midas', sends=True)),
 }
 
 HANDLERS = {
@@ -90,6 +97,55 @@ HANDLERS = {
     'compensate': Spec(512, 240, 1, Needs(
         items=READ_WRITE, queries=('work',), settings=(WEBHOOKS,), providers=('query', 'close'),
         sends=True)),
+    # Invoked asynchronously after a coin recharge: polls get_balance_m every 15 s for up
+    # to 2 minutes (coins.wait_for_recharge); Midas only, nothing stored.
+    'midas_settle': Spec(256, 150, 10, Needs(providers='midas')),
+    # Every 12 hours: download WeChat Pay's platform certificates and cache them
+    # (WXCERT# items) for the v3 notifications and replies they verify.
+    'refresh_wechatpay_certificates': Spec(256, 60, 1, Needs(
+        items=(GET_ITEM, PUT_ITEM), providers='wechatpay')),
+}
+
+# The settings each use of a provider reads, where that is not all of them. A use
+# is an operation of the provider's module (create, query, close, refund),
+# NOTIFY, or the name of a function that serves the provider by name. A use (or
+# a provider) not listed reads every PAYGATE_<NAME>_ variable.
+# tests/test_deploy_permissions.py holds these lists to the calls the code makes.
+PROVIDER_READS = {
+    'alipay': {
+        # The order string is signed with the app's key (and names the certificates' SNs).
+        'create': ('PAYGATE_ALIPAY_APP_ID', 'PAYGATE_ALIPAY_APP_PRIVATE_KEY',
+                   'PAYGATE_ALIPAY_APP_CERT', 'PAYGATE_ALIPAY_ROOT_CERT'),
+        # Verified with Alipay's key; app_id and seller_id are checked.
+        NOTIFY: ('PAYGATE_ALIPAY_APP_ID', 'PAYGATE_ALIPAY_SELLER_ID',
+                 'PAYGATE_ALIPAY_PUBLIC_KEY', 'PAYGATE_ALIPAY_PUBLIC_CERT'),
+        **dict.fromkeys(('query', 'close', 'refund'), (
+            'PAYGATE_ALIPAY_APP_ID', 'PAYGATE_ALIPAY_APP_PRIVATE_KEY', 'PAYGATE_ALIPAY_APP_CERT',
+            'PAYGATE_ALIPAY_ROOT_CERT', 'PAYGATE_ALIPAY_PUBLIC_KEY', 'PAYGATE_ALIPAY_PUBLIC_CERT')),
+    },
+    'wechatpay': {
+        # v2 signs with the API key; v3 with the merchant key and checks the reply with the
+        # WeChat Pay public key (or a cached certificate); a js_code needs the app secret.
+        'create': ('PAYGATE_WECHATPAY_APP_SECRET', 'PAYGATE_WECHATPAY_KEY',
+                   'PAYGATE_WECHATPAY_PRIVATE_KEY', 'PAYGATE_WECHATPAY_PUBLIC_KEY'),
+        # v2: the API key (payments' sign, refunds' req_info); v3: the APIv3 key and the public key.
+        NOTIFY: ('PAYGATE_WECHATPAY_KEY', 'PAYGATE_WECHATPAY_APIV3_KEY', 'PAYGATE_WECHATPAY_PUBLIC_KEY'),
+        **dict.fromkeys(('query', 'close'), (
+            'PAYGATE_WECHATPAY_KEY', 'PAYGATE_WECHATPAY_PRIVATE_KEY', 'PAYGATE_WECHATPAY_PUBLIC_KEY')),
+        # v2 refunds also present the merchant's client certificate.
+        'refund': ('PAYGATE_WECHATPAY_KEY', 'PAYGATE_WECHATPAY_PRIVATE_KEY', 'PAYGATE_WECHATPAY_PUBLIC_KEY',
+                   'PAYGATE_WECHATPAY_CLIENT_CERT', 'PAYGATE_WECHATPAY_CLIENT_KEY',
+                   'PAYGATE_WECHATPAY_CLIENT_P12', 'PAYGATE_WECHATPAY_P12_PASSWORD'),
+        # Signed request; certificates decrypted with the APIv3 key; the reply verified.
+        'refresh_wechatpay_certificates': ('PAYGATE_WECHATPAY_PRIVATE_KEY', 'PAYGATE_WECHATPAY_APIV3_KEY',
+                                           'PAYGATE_WECHATPAY_PUBLIC_KEY'),
+    },
+    'midas': {
+        # Item orders have nothing to close at Midas; a coin payment is rolled back
+        # (cancel_pay_m) only with the payer's login, which only a close request carries
+        # (admin, which reads the appkey for refunds anyway), never compensation.
+        'close': (),
+    },
 }
 
 LOG_RETENTION_DAYS = 90

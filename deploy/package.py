@@ -3,7 +3,8 @@
     python -m deploy.package --stage prod [--out build/prod] [--project-dir .]
 
 1. Loads the app as Chalice does for the stage and places every route and event
-   handler (deploy/functions.py); a route no rule covers stops here.
+   handler (deploy/functions.py); a route no rule covers stops here, and so does
+   a `file:` setting naming a file the deployment package does not carry.
 2. Writes <out>/project: the project's code and a .chalice/config.json that adds,
    for this stage, `autogen_policy: false` and per-function `iam_policy_file`s,
    memory, timeout and reserved concurrency, with the generated policy files
@@ -38,6 +39,19 @@ def load(project_dir, stage_name):
     factory = CLIFactory(str(project_dir), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage_name)
     return plan.Stage.from_config(config), plan.build(config.chalice_app)
+
+
+def check_file_settings(stage, project_dir):
+    """A `file:` setting is read from the deployed code: it must name a file in chalicelib/
+    (Chalice packages app.py and chalicelib/; .local/ and the rest stay behind)."""
+    packaged = (project_dir / 'chalicelib').resolve()
+    for name, value in sorted(stage.env.items()):
+        kind, _, path = value.partition(':')
+        target = (project_dir / path).resolve()
+        if kind == 'file' and not (target.is_relative_to(packaged) and target.is_file()):
+            raise functions.PackagingError(
+                f'stage {stage.name}: {name} is {value}, a file the deployment package does not carry; '
+                'make it an ssm: or secretsmanager: reference')
 
 
 def staged_config(config_json, plan_functions, stage_name):
@@ -104,6 +118,7 @@ def package(stage_name, out, project_dir=PROJECT_ROOT):
     """Everything above; returns cfn-lint's findings (empty when clean)."""
     environ = dict(os.environ)       # before the app's import adds the stage's variables
     stage, plan_functions = load(project_dir, stage_name)
+    check_file_settings(stage, project_dir)
     stage_project(project_dir, out / 'project', plan_functions, stage)
     write_json(out / 'merge.json', template.merge_template(plan_functions, stage))
     write_json(out / 'resources.json', template.resources_template(plan_functions, stage))
@@ -113,11 +128,13 @@ def package(stage_name, out, project_dir=PROJECT_ROOT):
 
 
 def describe(plan_functions):
+    width = max(len(function.name) for function in plan_functions)
     for function in plan_functions:
         spec = function.spec
         serves = ', '.join(f'{m} {p}' for m, p in function.routes) or function.trigger
-        print(f'  {function.name:<18} {spec.memory:>5} MB {spec.timeout:>4} s '
+        print(f'  {function.name:<{width}} {spec.memory:>5} MB {spec.timeout:>4} s '
               f'reserved {spec.reserved:<3} {serves}')
+    print(f'  reserved concurrency in all: {sum(function.spec.reserved for function in plan_functions)}')
 
 
 def main(argv=None):

@@ -53,7 +53,7 @@ class Function:
     spec: functions.Spec
     provider: str = ''             # the provider a /notify/<provider> route names
     chalice_name: str = ''         # Chalice's name when Chalice creates it ('' for a copy)
-    trigger: str = ''              # 'sqs', 'schedule' or '' for API functions
+    trigger: str = ''              # 'sqs', 'schedule', 'invoke' (lambda_function) or '' for API functions
     routes: list = field(default_factory=list)   # (method, path)
 
     @property
@@ -69,7 +69,8 @@ class Function:
 
 
 def build(app):
-    """Every function of `app`: the API groups (by route) and the event handlers."""
+    """Every function of `app`: the API groups (by route), the event handlers and the
+    functions of @app.lambda_function (invoked directly)."""
     _refuse_unsupported(app)
     groups = {}
     for path, methods in sorted(app.routes.items()):
@@ -79,15 +80,15 @@ def build(app):
                 placed.function, placed.spec, placed.provider,
                 chalice_name='api_handler' if placed.function == API_HANDLER_GROUP else ''))
             function.routes.append((method, path))
-    handlers = [_handler(source) for source in app.event_sources]
-    return list(groups.values()) + handlers
+    handlers = [_handler(source.name, _trigger(source)) for source in app.event_sources]
+    invoked = [_handler(function.name, 'invoke') for function in app.pure_lambda_functions]
+    return list(groups.values()) + handlers + invoked
 
 
-def _handler(source):
-    function = Function(source.name, functions.place_handler(source.name).spec,
-                        chalice_name=source.name, trigger=_trigger(source))
+def _handler(name, trigger):
+    function = Function(name, functions.place_handler(name).spec, chalice_name=name, trigger=trigger)
     if (function.trigger == 'sqs') != function.spec.needs.consumes:
-        raise functions.PackagingError(f'event handler {source.name!r}: only the SQS handler consumes '
+        raise functions.PackagingError(f'event handler {name!r}: only the SQS handler consumes '
                                   'the webhook queue (HANDLERS says otherwise)')
     return function
 
@@ -102,8 +103,7 @@ def _trigger(source):
 
 
 def _refuse_unsupported(app):
-    others = ([f.name for f in app.pure_lambda_functions] + list(app.websocket_handlers)
-              + [a.name for a in app.builtin_auth_handlers])
+    others = list(app.websocket_handlers) + [a.name for a in app.builtin_auth_handlers]
     if others:
         raise functions.PackagingError(f'deploy/ does not place {", ".join(others)} '
-                                  '(lambda_function, websocket or authorizer); add a rule')
+                                  '(websocket or authorizer); add a rule')

@@ -34,17 +34,39 @@ def document(function, stage):
 
 
 def settings_read(function, env):
-    """The names of the settings `function` resolves: its own, and its providers'."""
+    """The names of the settings `function` resolves: its own, and what it reads of its providers'."""
+    names = set(function.spec.needs.settings)
+    for provider, uses in _served(function, env).items():
+        names |= _provider_settings(provider, uses, env)
+    return sorted(names)
+
+
+def _served(function, env):
+    """{provider: the uses `function` makes of it}, for the providers enabled in `env` it serves.
+
+    A use is an operation (create, query, close, refund), 'notify' for a
+    /notify/<provider> function, or the function's own name for a function
+    that serves one provider by name.
+    """
     needs = function.spec.needs
+    loaded = settings.Settings.load(env)
     if isinstance(needs.providers, tuple):
-        served = [name for name in settings.Settings.load(env).providers
-                  if any(hasattr(providers.load(name), op) for op in needs.providers)]
-    elif needs.providers == functions.OWN:
-        served = [function.provider]
+        uses = {name: tuple(op for op in needs.providers if hasattr(providers.load(name), op))
+                for name in loaded.providers}
+        return {name: found for name, found in uses.items() if found}
+    enabled = set(loaded.providers) | ({functions.CLOUDMARKET} if loaded.cloudmarket else set())
+    if needs.providers == functions.OWN:
+        uses = {function.provider: (functions.NOTIFY,)}
     else:
-        served = [needs.providers] if needs.providers else []
-    prefixes = tuple(f'PAYGATE_{name.upper()}_' for name in served)
-    return sorted(set(needs.settings) | {variable for variable in env if variable.startswith(prefixes)})
+        uses = {needs.providers: (function.name,)} if needs.providers else {}
+    return {name: found for name, found in uses.items() if name in enabled}
+
+
+def _provider_settings(provider, uses, env):
+    """The variables of `provider` set in `env` that these uses read (functions.PROVIDER_READS)."""
+    everything = {name for name in env if name.startswith(f'PAYGATE_{provider.upper()}_')}
+    listed = functions.PROVIDER_READS.get(provider, {})
+    return set().union(*(everything & set(listed[use]) if use in listed else everything for use in uses))
 
 
 def references(setting_names, env):

@@ -12,6 +12,8 @@ APP_ID = '2021000123456789'
 SELLER_ID = '2088101122334455'
 GATEWAY = 'https://alipay.test/gateway.do'
 ORDER = {'provider': 'alipay', 'product_id': 'gold_60', 'payer': {}}
+NOTIFY_ID = '2026112200222160500046001404371234'
+TRADE_NO = '2026112222001404370512345678'
 
 
 @pytest.fixture(scope='session')
@@ -50,3 +52,24 @@ def expect_gateway(http_mock, keys, answers, calls=None):
             params['method'], answer, keys.alipay)
         return 200, {'Content-Type': 'text/html;charset=utf-8'}, body
     http_mock.add_callback('POST', GATEWAY, callback=reply)
+
+
+def fields_for(order, **change):
+    """An Alipay payment notification for `order`, before signing."""
+    fields = {
+        'notify_time': '2026-11-22 16:05:01', 'notify_type': 'trade_status_sync', 'notify_id': NOTIFY_ID,
+        'app_id': APP_ID, 'charset': 'utf-8', 'version': '1.0', 'sign_type': 'RSA2',
+        'trade_no': TRADE_NO, 'out_trade_no': order['out_trade_no'], 'buyer_id': '2088102177846880',
+        'buyer_logon_id': 'san***@sandbox.com', 'seller_id': SELLER_ID, 'seller_email': 'shop@example.com',
+        'trade_status': 'TRADE_SUCCESS', 'total_amount': '6.00', 'receipt_amount': '6.00',
+        'invoice_amount': '6.00', 'buyer_pay_amount': '6.00', 'point_amount': '0.00', 'subject': '60 金币',
+        'gmt_create': '2026-11-22 16:04:50', 'gmt_payment': '2026-11-22 16:05:00',
+        'fund_bill_list': '[{"amount":"6.00","fundChannel":"ALIPAYACCOUNT"}]',
+    }
+    fields.update(change)
+    return fields
+
+
+def signed(keys, order, encoding='utf-8', key=None, **change):
+    """The notification signed as Alipay signs it, over its text in `encoding`."""
+    return alipay_sdk.notification(fields_for(order, **change), key or keys.alipay, encoding)

@@ -1,4 +1,5 @@
 """Helpers for building requests the way clients and providers send them."""
+import dataclasses
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -100,3 +101,16 @@ def midas_callback_sig(path, params, appkey):
     """The delivery callback's sig: the special value encoding, then the usual V3 signature (GET)."""
     encoded = {name: midas_callback_value(value) for name, value in params.items() if name != 'sig'}
     return midas_sig('GET', path, encoded, appkey)
+
+
+def settings_fields(loaded):
+    """(field name, value) of every setting in loaded settings.Settings, providers' included."""
+    for field in dataclasses.fields(loaded):
+        value = getattr(loaded, field.name)
+        if isinstance(value, dict):
+            for nested in value.values():
+                yield from settings_fields(nested)
+        elif dataclasses.is_dataclass(value):
+            yield from settings_fields(value)
+        else:
+            yield field.name, value

@@ -6,13 +6,10 @@ import pytest
 
 from chalicelib import settings, store
 from tests import alipay_sdk
-from tests.alipay_fixtures import (APP_ID, ORDER, SELLER_ID, alipay_env, alipay_keys,  # noqa: F401
-                                   expect_gateway)
+from tests.alipay_fixtures import (APP_ID, NOTIFY_ID, ORDER, TRADE_NO, alipay_env, alipay_keys,  # noqa: F401
+                                   expect_gateway, fields_for, signed)
 from tests.helpers import (FORM, PUBLISHABLE, SECRET, assert_text_answer, assert_unchanged, body_json,
                            post_concurrently, post_json, table_items)
-
-NOTIFY_ID = '2026112200222160500046001404371234'
-TRADE_NO = '2026112222001404370512345678'
 
 
 @pytest.fixture
@@ -20,27 +17,6 @@ def order(alipay_env, client):
     created = post_json(client, '/orders', ORDER)
     assert created.status_code == 201, created.body
     return body_json(created)
-
-
-def fields_for(order, **change):
-    """An Alipay payment notification for `order`, before signing."""
-    fields = {
-        'notify_time': '2026-11-22 16:05:01', 'notify_type': 'trade_status_sync', 'notify_id': NOTIFY_ID,
-        'app_id': APP_ID, 'charset': 'utf-8', 'version': '1.0', 'sign_type': 'RSA2',
-        'trade_no': TRADE_NO, 'out_trade_no': order['out_trade_no'], 'buyer_id': '2088102177846880',
-        'buyer_logon_id': 'san***@sandbox.com', 'seller_id': SELLER_ID, 'seller_email': 'shop@example.com',
-        'trade_status': 'TRADE_SUCCESS', 'total_amount': '6.00', 'receipt_amount': '6.00',
-        'invoice_amount': '6.00', 'buyer_pay_amount': '6.00', 'point_amount': '0.00', 'subject': '60 金币',
-        'gmt_create': '2026-11-22 16:04:50', 'gmt_payment': '2026-11-22 16:05:00',
-        'fund_bill_list': '[{"amount":"6.00","fundChannel":"ALIPAYACCOUNT"}]',
-    }
-    fields.update(change)
-    return fields
-
-
-def signed(keys, order, encoding='utf-8', key=None, **change):
-    """The notification signed as Alipay signs it, over its text in `encoding`."""
-    return alipay_sdk.notification(fields_for(order, **change), key or keys.alipay, encoding)
 
 
 def notify(client, fields=None, body=None, headers=FORM, charset='utf-8'):

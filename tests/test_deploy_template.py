@@ -6,7 +6,6 @@ template does not depend on the run-time dependencies, and fetching them would
 need the package index. The expectations below are written out here, apart
 from deploy/, so the two can disagree.
 """
-import importlib
 import json
 import os
 import re
@@ -22,32 +21,58 @@ STAGES = ('dev', 'prod')
 API_TIMEOUT_LIMIT = 29            # API Gateway's integration timeout
 
 ITEMS = {'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'}
+DELETE = {'dynamodb:DeleteItem'}
 KEYS = {'PAYGATE_PUBLISHABLE_KEYS', 'PAYGATE_SECRET_KEYS'}
 WEBHOOKS = {'PAYGATE_WEBHOOKS'}
 CATALOG = {'PAYGATE_CATALOG'}
+PROVIDERS = ('codepay', 'alipay', 'midas', 'wechatpay', 'cloudmarket')
 
 
-def need(items=(), queries=(), send=False, receive=False, settings=(), providers=None):
+def of(provider, *names):
+    """Settings of a provider: of('midas', 'APPKEY') = {'PAYGATE_MIDAS_APPKEY'}."""
+    return {f'PAYGATE_{provider.upper()}_{name}' for name in names}
+
+
+CODEPAY = of('codepay', 'KEY')
+MIDAS = of('midas', 'APPKEY')
+ALIPAY_SIGNS = of('alipay', 'APP_ID', 'APP_PRIVATE_KEY', 'APP_CERT', 'ROOT_CERT')    # requests, order strings
+ALIPAY_VERIFIES = of('alipay', 'PUBLIC_KEY', 'PUBLIC_CERT')                          # Alipay's signatures
+WECHATPAY_API = of('wechatpay', 'KEY', 'PRIVATE_KEY', 'PUBLIC_KEY')       # v2 signing; v3 signing and replies
+
+
+def need(items=(), queries=(), send=False, receive=False, settings=()):
     return {'items': set(items), 'queries': set(queries), 'send': send, 'receive': receive,
-            'settings': set(settings), 'providers': providers}
+            'settings': set(settings)}
 
 
-# What each function needs, by function name. Providers whose settings it reads:
-# 'own' = the provider in its name (notify_<provider>), a name, or a tuple of
-# operations = every enabled provider whose module has one of them.
+# What each function needs, by function name; `settings` are every setting it may read,
+# its providers' included (granted where the stage makes them references and enables the provider).
 EXPECTED = {
-    'orders': need(ITEMS | {'dynamodb:DeleteItem'}, settings=KEYS | CATALOG, providers=('create',)),
+    'orders': need(ITEMS | DELETE, settings=KEYS | CATALOG | CODEPAY | ALIPAY_SIGNS | MIDAS | WECHATPAY_API
+                   | of('wechatpay', 'APP_SECRET')),
     'admin': need(ITEMS, {'table', 'index/events_by_time', 'index/events_by_subject'}, send=True,
-                  settings=KEYS | WEBHOOKS, providers=('close', 'refund')),
-    'notify_*': need(ITEMS, send=True, settings=WEBHOOKS, providers='own'),
-    'cloudmarket': need(ITEMS, send=True, settings=KEYS | WEBHOOKS, providers='cloudmarket'),
-    'midas': need(ITEMS, settings=KEYS, providers='midas'),
+                  settings=KEYS | WEBHOOKS | ALIPAY_SIGNS | ALIPAY_VERIFIES | MIDAS | WECHATPAY_API
+                  | of('wechatpay', 'CLIENT_CERT', 'CLIENT_KEY', 'CLIENT_P12', 'P12_PASSWORD')),
+    'notify_codepay': need(ITEMS, send=True, settings=WEBHOOKS | CODEPAY),
+    'notify_alipay': need(ITEMS, send=True,
+                          settings=WEBHOOKS | of('alipay', 'APP_ID', 'SELLER_ID') | ALIPAY_VERIFIES),
+    'notify_midas': need(ITEMS, send=True, settings=WEBHOOKS | MIDAS),
+    'notify_wechatpay': need(ITEMS, send=True,
+                             settings=WEBHOOKS | of('wechatpay', 'KEY', 'APIV3_KEY', 'PUBLIC_KEY')),
+    'cloudmarket': need(ITEMS, send=True,
+                        settings=KEYS | WEBHOOKS | of('cloudmarket', 'TOKEN', 'LOGIN_SECRET')),
+    'midas': need(ITEMS | DELETE, send=True, settings=KEYS | CATALOG | WEBHOOKS | MIDAS),
+    'midas_settle': need(settings=MIDAS),
+    'refresh_wechatpay_certificates': need({'dynamodb:GetItem', 'dynamodb:PutItem'},
+                                           settings=of('wechatpay', 'PRIVATE_KEY', 'APIV3_KEY', 'PUBLIC_KEY')),
     'deliver_webhooks': need(ITEMS, send=True, receive=True, settings=WEBHOOKS),
     'sweep_webhooks': need(queries={'index/work'}, send=True),
-    'compensate': need(ITEMS, {'index/work'}, send=True, settings=WEBHOOKS, providers=('query', 'close')),
+    'compensate': need(ITEMS, {'index/work'}, send=True,
+                       settings=WEBHOOKS | ALIPAY_SIGNS | ALIPAY_VERIFIES | WECHATPAY_API),
 }
 
-# Today's routes, exactly: (method, path) -> the function's logical id.
+# Every route the app has today: (method, path) -> the function's logical id. Routes added
+# later are held to the rules by expected_route_function.
 TODAY = {
     ('POST', '/orders'): 'APIHandler',
     ('GET', '/orders/{order_id}'): 'APIHandler',
@@ -57,7 +82,26 @@ TODAY = {
     ('GET', '/events/{event_id}'): 'Admin',
     ('POST', '/events/{event_id}/resend'): 'Admin',
     ('POST', '/notify/codepay'): 'NotifyCodepay',
+    ('POST', '/notify/alipay'): 'NotifyAlipay',
+    ('GET', '/notify/midas'): 'NotifyMidas',
+    ('POST', '/notify/wechatpay'): 'NotifyWechatpay',
+    ('POST', '/notify/wechatpay/v3'): 'NotifyWechatpay',
+    ('POST', '/cloudmarket'): 'Cloudmarket',
+    ('GET', '/cloudmarket/login/{token}'): 'Cloudmarket',
+    ('GET', '/instances/{sign_id}'): 'Cloudmarket',
+    ('GET', '/midas/balance'): 'Midas',
+    ('POST', '/midas/payments'): 'Midas',
+    ('POST', '/midas/presents'): 'Midas',
 }
+
+
+def enabled(variable, env):
+    """False for a setting of a provider the stage does not enable (no function reads it)."""
+    provider = variable.split('_')[1].lower()
+    if provider == 'cloudmarket':
+        return env.get('PAYGATE_CLOUDMARKET_ENABLED', '').strip().lower() in ('true', '1', 'yes', 'on')
+    return provider not in PROVIDERS or provider in {
+        p.strip() for p in env.get('PAYGATE_PROVIDERS', 'codepay').split(',')}
 
 
 def _copy_project(target):
@@ -190,7 +234,7 @@ def granted(sam, function):
 
 
 def expected_grants(name, stage_name, env):
-    spec = EXPECTED['notify_*' if name.startswith('notify_') else name]
+    spec = EXPECTED[name]
     log_group = f'logs:log-group:/aws/lambda/paygate-{stage_name}-{name}:*'
     pairs = {('logs:CreateLogStream', log_group), ('logs:PutLogEvents', log_group)}
     pairs |= {(action, 'table') for action in spec['items']}
@@ -200,28 +244,13 @@ def expected_grants(name, stage_name, env):
     if spec['receive']:
         pairs |= {(a, 'webhook-queue') for a in ('sqs:ReceiveMessage', 'sqs:DeleteMessage',
                                                    'sqs:GetQueueAttributes')}
-    if isinstance(spec['providers'], tuple):
-        providers = providers_with(env, spec['providers'])
-    else:
-        providers = {'own': [name.removeprefix('notify_')], None: []}.get(spec['providers'],
-                                                                         [spec['providers']])
-    settings = spec['settings'] | {var for var in env for p in providers
-                                   if var.startswith(f'PAYGATE_{p.upper()}_')}
-    for var in settings:
+    for var in spec['settings']:
         kind, _, ref = env.get(var, '').partition(':')
-        if kind == 'ssm':
+        if kind == 'ssm' and enabled(var, env):
             pairs.add(('ssm:GetParameter', 'ssm:parameter/' + ref.lstrip('/')))
-        elif kind == 'secretsmanager':
+        elif kind == 'secretsmanager' and enabled(var, env):
             pairs.add(('secretsmanager:GetSecretValue', f'secretsmanager:secret:{ref}-??????'))
     return pairs
-
-
-def providers_with(env, operations):
-    """Enabled providers whose module has one of `operations`."""
-    from chalicelib.providers import MODULES
-    enabled = [p.strip() for p in env.get('PAYGATE_PROVIDERS', 'codepay').split(',') if p.strip()]
-    return [p for p in enabled
-            if any(hasattr(importlib.import_module(MODULES[p]), op) for op in operations)]
 
 
 def test_both_templates_pass_cfn_lint(stage):
@@ -256,11 +285,20 @@ def test_each_function_has_its_own_role_granting_exactly_what_it_needs(stage):
         assert granted(built['sam'], function) == expected_grants(name, stage_name, env), name
 
 
-def test_a_notify_function_reads_its_own_provider_secret_and_the_webhooks_only(packaged):
+@pytest.mark.parametrize('function, parameters', [
+    ('NotifyCodepay', {'codepay/key'}),
+    ('NotifyAlipay', {'alipay/alipay-public-key'}),
+    ('NotifyMidas', {'midas/appkey'}),
+    ('NotifyWechatpay', {'wechatpay/api-v2-key', 'wechatpay/api-v3-key', 'wechatpay/wechatpay-public-key'}),
+])
+def test_a_notify_function_reads_the_webhooks_and_what_verifies_its_providers_notifications(
+        packaged, function, parameters):
+    """Never another provider's secrets, nor its own provider's signing keys, app secret or
+    client certificate."""
     sam = packaged['prod']['sam']
-    notify = functions_of(sam)['NotifyCodepay']
-    reads = {token for action, token in granted(sam, notify) if action == 'ssm:GetParameter'}
-    assert reads == {'ssm:parameter/paygate/prod/codepay/key', 'ssm:parameter/paygate/prod/webhooks'}
+    reads = {token for action, token in granted(sam, functions_of(sam)[function])
+             if action == 'ssm:GetParameter'}
+    assert reads == {f'ssm:parameter/paygate/prod/{name}' for name in parameters | {'webhooks'}}
 
 
 def test_functions_are_sized_and_wired_to_the_table_and_queue(stage):
@@ -337,10 +375,23 @@ def test_the_webhook_worker_is_triggered_by_the_queue_within_its_visibility_time
 def test_the_schedules_exist(stage):
     _, built = stage
     resources = built['sam']['Resources']
-    schedules = {name: event['Properties']['Schedule'] for name in ('SweepWebhooks', 'Compensate')
+    schedules = {name: event['Properties']['Schedule']
+                 for name in ('SweepWebhooks', 'Compensate', 'RefreshWechatpayCertificates')
                  for event in resources[name]['Properties']['Events'].values()
                  if event['Type'] == 'Schedule'}
-    assert schedules == {'SweepWebhooks': 'rate(1 minute)', 'Compensate': 'rate(5 minutes)'}
+    assert schedules == {'SweepWebhooks': 'rate(1 minute)', 'Compensate': 'rate(5 minutes)',
+                         'RefreshWechatpayCertificates': 'rate(12 hours)'}
+
+
+def test_midas_settle_is_invoked_directly_and_has_time_for_its_poll(stage):
+    """It polls get_balance_m for up to two minutes; nothing triggers it but a direct invoke."""
+    _, built = stage
+    settle = built['sam']['Resources']['MidasSettle']
+    assert settle['Properties']['Handler'] == 'app.midas_settle'
+    assert 'Events' not in settle['Properties']
+    assert settle['Properties']['Timeout'] > 120
+    assert not [r for r in built['sam']['Resources'].values() if r['Type'] == 'AWS::Lambda::Permission'
+                and r['Properties']['FunctionName'] == {'Ref': 'MidasSettle'}]
 
 
 def test_chalice_made_functions_use_their_generated_policy_files(stage):
@@ -349,7 +400,8 @@ def test_chalice_made_functions_use_their_generated_policy_files(stage):
     assert config['autogen_policy'] is False
     resources = built['sam']['Resources']
     per_function = config['lambda_functions']
-    assert set(per_function) == {'api_handler', 'deliver_webhooks', 'sweep_webhooks', 'compensate'}
+    assert set(per_function) == {'api_handler', 'deliver_webhooks', 'sweep_webhooks', 'compensate',
+                                 'refresh_wechatpay_certificates', 'midas_settle'}
     for chalice_name, settings in per_function.items():
         resource = 'APIHandler' if chalice_name == 'api_handler' else \
             ''.join(w.capitalize() for w in chalice_name.split('_'))

@@ -1,5 +1,4 @@
 """WeChat Pay orders through the routes: login, v2 unifiedorder, v3 prepay, close, refund, query."""
-import base64
 import json
 import time
 from datetime import timedelta
@@ -11,8 +10,8 @@ from chalicelib import aws, clock, providers, settings, store
 from tests.helpers import SECRET, body_json, post_json
 from tests.wechatpay_fixtures import (APP_SECRET, APPID, CERT_SERIAL, KEY, LOGIN_URL, MCH_ID, OPENID,
                                       PLATFORM_SERIAL, PUB_KEY_ID, WX_URL, authorization_fields,
-                                      encrypt_resource, private_pem, rsa_verify, transaction,
-                                      v2_sign, v3_notification)
+                                      certificates_reply, p12_settings, private_pem, rsa_verify,
+                                      transaction, v2_sign, v3_notification)
 
 ORDER = {'provider': 'wechatpay', 'product_id': 'gold_60', 'quantity': 2, 'payer': {'openid': OPENID},
          'client_ip': '203.0.113.7'}
@@ -177,15 +176,6 @@ def refund(client, order, amount=300, refund_no='refund-0001'):
                                                                      'reason': '退一件'}, SECRET)
 
 
-def p12_settings(keys, password=MCH_ID):
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
-    cert = x509.load_pem_x509_certificate(keys.platform_cert.encode())
-    p12 = pkcs12.serialize_key_and_certificates(b'apiclient', keys.platform, cert, None,
-                                                BestAvailableEncryption(password.encode()))
-    return {'PAYGATE_WECHATPAY_CLIENT_P12': base64.b64encode(p12).decode()}
-
-
 @pytest.mark.parametrize('certificate', ['pem', 'p12'])
 def test_v2_refund_uses_the_client_certificate_and_waits_for_the_notification(
         wechatpay_env, wechat, client, wechatpay_keys, certificate):
@@ -315,15 +305,6 @@ def test_query_reports_payment_or_none(wechatpay_env, wechat, client, version):
     paid = provider.query(order)
     assert (paid.kind, paid.amount, paid.provider_trade_no, paid.event_id) == (
         'paid', 1200, '4200000001', 'query:4200000001')
-
-
-def certificates_reply(keys, signer, serial):
-    plain = keys.platform_cert
-    body = {'data': [{'serial_no': PLATFORM_SERIAL, 'effective_time': '2026-01-01T00:00:00+08:00',
-                      'expire_time': '2031-01-01T00:00:00+08:00',
-                      'encrypt_certificate': encrypt_resource(plain, associated_data='certificate',
-                                                              original_type='certificate')}]}
-    return body, getattr(keys, signer), serial
 
 
 def scheduled_event(client):

@@ -239,3 +239,24 @@ class WeChat:
 
     def jsapi(self, prepay_id='wx26112216010098765432101234567890'):
         self.v3('POST', '/v3/pay/transactions/jsapi', body={'prepay_id': prepay_id})
+
+
+def p12_settings(keys, password=MCH_ID):
+    """The merchant's client certificate as WeChat Pay issues it: a .p12, Base64 in the setting."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+    cert = x509.load_pem_x509_certificate(keys.platform_cert.encode())
+    p12 = pkcs12.serialize_key_and_certificates(b'apiclient', keys.platform, cert, None,
+                                                BestAvailableEncryption(password.encode()))
+    return {'PAYGATE_WECHATPAY_CLIENT_P12': base64.b64encode(p12).decode()}
+
+
+def certificates_reply(keys, signer, serial, listed=PLATFORM_SERIAL):
+    """GET /v3/certificates's answer (the platform certificate listed as `listed`), the key that
+    signs it (a Keys field) and the serial the signature names."""
+    plain = keys.platform_cert
+    body = {'data': [{'serial_no': listed, 'effective_time': '2026-01-01T00:00:00+08:00',
+                      'expire_time': '2031-01-01T00:00:00+08:00',
+                      'encrypt_certificate': encrypt_resource(plain, associated_data='certificate',
+                                                              original_type='certificate')}]}
+    return body, getattr(keys, signer), serial
