@@ -20,6 +20,7 @@ import os
 import time
 from datetime import timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import requests
@@ -339,8 +340,10 @@ def manage(client, http_mock, recorder, orders, coin_orders, alipay_answers, wec
 
     with recorder.running('admin'):
         assert client.http.get('/events', headers=PUBLISHABLE).status_code == 403
-        for name in ('alipay-close', 'wx3-close', 'wx2-close'):
-            posted(f'/orders/{orders[name]["order_id"]}/close', {})
+        later = clock.now() + timedelta(minutes=6)   # WeChat Pay closes orders 5 minutes old
+        with mock.patch.object(clock, 'now', lambda: later):
+            for name in ('alipay-close', 'wx3-close', 'wx2-close'):
+                posted(f'/orders/{orders[name]["order_id"]}/close', {})
         posted(f'/orders/{unknown_coins}/close', payer)
         for name, amount, expected in (('alipay', 100, 200), ('wx3', 600, 202), ('wx2', 300, 202)):
             refund = {'amount': amount, 'refund_no': f'refund-{name}'}
@@ -388,7 +391,9 @@ def compensate(recorder, alipay_answers, alipay_keys, wechat):
         'trade_state': 'SUCCESS', 'out_trade_no': request['out_trade_no'], 'total_fee': '600',
         'transaction_id': '4200000000000000000000000029'})
     with recorder.running('compensate'):
-        done = compensation.run(clock.now() + timedelta(hours=1))
+        later = clock.now() + timedelta(hours=1)
+        with mock.patch.object(clock, 'now', lambda: later):
+            done = compensation.run()
     # paid: perm-alipay-query, perm-wx2-query; closed: perm-codepay-open, perm-alipay-expired,
     # perm-midas-expired (nothing to close at Midas), perm-wx3-open
     assert done == {'checked': 6, 'paid': 2, 'closed': 4, 'errors': 0}
