@@ -1,6 +1,9 @@
+import os
+
 import pytest
 
 from chalicelib import settings
+from localdev import PROJECT_ROOT
 from tests.conftest import TEST_ENV
 
 
@@ -29,7 +32,7 @@ def test_a_missing_setting_fails_the_app_import():
     import sys
     env = {k: v for k, v in os.environ.items() if k != 'PAYGATE_PUBLIC_URL'}
     run = subprocess.run([sys.executable, '-c', 'import app'], env=env, capture_output=True,
-                         text=True, cwd=str(__import__('localdev').PROJECT_ROOT))
+                         text=True, cwd=str(PROJECT_ROOT))
     assert run.returncode != 0
     assert 'missing required setting PAYGATE_PUBLIC_URL' in run.stderr
 
@@ -37,11 +40,11 @@ def test_a_missing_setting_fails_the_app_import():
 def test_bad_values_are_named(paygate_env):
     paygate_env.setenv('PAYGATE_ORDER_TTL_SECONDS', 'soon')
     with pytest.raises(settings.SettingsError, match='PAYGATE_ORDER_TTL_SECONDS'):
-        settings.Settings.load(__import__('os').environ)
+        settings.Settings.load(os.environ)
     paygate_env.setenv('PAYGATE_ORDER_TTL_SECONDS', '60')
     paygate_env.setenv('PAYGATE_PROVIDERS', 'codepay,paypal')
     with pytest.raises(settings.SettingsError, match='paypal'):
-        settings.Settings.load(__import__('os').environ)
+        settings.Settings.load(os.environ)
 
 
 def test_references_resolve_on_first_use_once_per_container(paygate_env):
@@ -67,11 +70,11 @@ def test_references_resolve_on_first_use_once_per_container(paygate_env):
 def test_cloudmarket_settings_are_required_only_when_enabled(paygate_env, name):
     paygate_env.delenv(name)
     with pytest.raises(settings.SettingsError, match=name):
-        settings.Settings.load(__import__('os').environ)
+        settings.Settings.load(os.environ)
     paygate_env.setenv('PAYGATE_CLOUDMARKET_ENABLED', 'false')
-    assert settings.Settings.load(__import__('os').environ).cloudmarket is None
+    assert settings.Settings.load(os.environ).cloudmarket is None
     paygate_env.delenv('PAYGATE_CLOUDMARKET_ENABLED')
-    assert settings.Settings.load(__import__('os').environ).cloudmarket is None
+    assert settings.Settings.load(os.environ).cloudmarket is None
 
 
 def test_cloudmarket_settings_are_checked_and_hidden(paygate_env):
@@ -81,11 +84,11 @@ def test_cloudmarket_settings_are_checked_and_hidden(paygate_env):
     assert TEST_ENV['PAYGATE_CLOUDMARKET_LOGIN_SECRET'] not in repr(settings.get())
     paygate_env.setenv('PAYGATE_CLOUDMARKET_ENABLED', 'sometimes')
     with pytest.raises(settings.SettingsError, match='PAYGATE_CLOUDMARKET_ENABLED'):
-        settings.Settings.load(__import__('os').environ)
+        settings.Settings.load(os.environ)
     paygate_env.setenv('PAYGATE_CLOUDMARKET_ENABLED', 'TRUE')
     paygate_env.setenv('PAYGATE_CLOUDMARKET_WEBSITE', 'saas.merchant.test')
     with pytest.raises(settings.SettingsError, match='PAYGATE_CLOUDMARKET_WEBSITE'):
-        settings.Settings.load(__import__('os').environ)
+        settings.Settings.load(os.environ)
 
 
 def test_file_references_read_from_the_project_root_on_first_use(paygate_env):
