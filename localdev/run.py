@@ -10,6 +10,7 @@ Ctrl-C stops everything it started.
 import argparse
 import contextlib
 import os
+import signal
 import sys
 
 from localdev import LOCAL_DIR
@@ -21,7 +22,17 @@ from localdev.worker import LocalWorker
 HOST = '127.0.0.1'
 
 
+def _stop_on_signals():
+    """Ctrl-C and SIGTERM both stop everything this command started (also when a
+    non-interactive shell started it in the background with SIGINT ignored)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv=None):
+    _stop_on_signals()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--port', type=int, default=8000)
     parser.add_argument('--sandbox-port', type=int, default=8001)

@@ -20,14 +20,16 @@ SK = {'Authorization': f'Bearer {LOCAL["PAYGATE_SECRET_KEYS"]}'}
 
 
 class RunCommand:
-    def __init__(self, data_dir, extra_env=None):
+    def __init__(self, data_dir, extra_env=None, sigint_ignored=False):
+        """`sigint_ignored`: started the way a non-interactive shell starts a background job."""
         self.port, self.sandbox_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(('PAYGATE_', 'AWS_'))}
         env.update(extra_env or {})
         self.process = subprocess.Popen(
             [sys.executable, '-m', 'localdev.run', '--port', str(self.port),
              '--sandbox-port', str(self.sandbox_port), '--data-dir', str(data_dir)],
-            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
         self.output = []
         self._wait_for('Serving on')
         self.url = f'http://127.0.0.1:{self.port}'
@@ -44,9 +46,9 @@ class RunCommand:
         self.stop()
         raise AssertionError('run command did not start:\n' + ''.join(self.output))
 
-    def stop(self):
+    def stop(self, signum=signal.SIGINT):
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(signum)
             self.process.wait(timeout=30)
         self.output.append(self.process.stdout.read())
         return ''.join(self.output)
@@ -113,12 +115,25 @@ def test_run_serves_every_provider_end_to_end_and_ctrl_c_stops_everything(tmp_pa
     for port in (run.port, run.sandbox_port, engine_port):
         assert not listening(port), f'port {port} still open after Ctrl-C'
 
-    restarted = RunCommand(tmp_path / 'data')
+    restarted = RunCommand(tmp_path / 'data', sigint_ignored=True)
     try:
+        engine_port = dynamodb_port(''.join(restarted.output))
         kept = requests.get(f'{restarted.url}/orders/{order["order_id"]}', headers=PK, timeout=10)
         assert kept.json()['status'] == 'PAID'
     finally:
-        restarted.stop()
+        output = restarted.stop()
+    assert restarted.process.returncode == 0, output
+    for port in (restarted.port, restarted.sandbox_port, engine_port):
+        assert not listening(port), f'port {port} still open after Ctrl-C'
+
+
+def test_sigterm_stops_everything_too(tmp_path):
+    run = RunCommand(tmp_path / 'data')
+    engine_port = dynamodb_port(''.join(run.output))
+    output = run.stop(signal.SIGTERM)
+    assert run.process.returncode == 0, output
+    for port in (run.port, run.sandbox_port, engine_port):
+        assert not listening(port), f'port {port} still open after SIGTERM'
 
 
 def _alipay_end_to_end(run):
