@@ -71,7 +71,7 @@ def resend(event_id):
 
 
 def _limit(text):
-    if not str(text).isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_LIMIT):
         raise invalid(f'limit must be 1-{MAX_LIMIT}', 'limit')
     return int(text)
 

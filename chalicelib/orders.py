@@ -20,6 +20,7 @@ from chalicelib.errors import ApiError, ProviderError, conflict, invalid, not_fo
 CREATED, PAID, CLOSED, REFUNDED = 'CREATED', 'PAID', 'CLOSED', 'REFUNDED'
 
 OUT_TRADE_NO = re.compile(r'\A[0-9A-Za-z_\-|*]{6,32}\Z')
+ORDER_ID = re.compile(r'\Aord_[0-9A-Za-z_-]{1,100}\Z')
 IDEMPOTENCY_KEY = re.compile(r'\A[\x21-\x7e]{1,255}\Z')
 IDEMPOTENCY_TTL = timedelta(hours=24)
 IN_PROGRESS_GRACE = timedelta(seconds=30)
@@ -42,9 +43,11 @@ def view(order):
 
 
 def get(order_id):
-    order = store.get_order(order_id) if isinstance(order_id, str) and order_id else None
+    """The stored order; 404 when there is none (an id that cannot be ours is not looked up)."""
+    valid = isinstance(order_id, str) and ORDER_ID.match(order_id)
+    order = store.get_order(order_id) if valid else None
     if order is None:
-        raise not_found(f'no order {order_id}')
+        raise not_found(f'no order {order_id}' if valid else 'no such order')
     return order
 
 
@@ -93,7 +96,7 @@ def _parse_request(body):
     if not isinstance(body, dict):
         raise invalid('the body must be a JSON object')
     provider = body.get('provider')
-    if provider not in settings.get().providers:
+    if not isinstance(provider, str) or provider not in settings.get().providers:
         raise invalid(f'unknown provider {provider!r}', 'provider')
     product_id = body.get('product_id')
     if not isinstance(product_id, str) or not product_id:
@@ -128,8 +131,8 @@ def _metadata(value):
     if not isinstance(value, dict) or len(value) > 20:
         raise invalid('metadata must be an object of at most 20 entries', 'metadata')
     for key, item in value.items():
-        if len(key) > 40 or not isinstance(item, str) or len(item) > 500:
-            raise invalid('metadata keys are <= 40 characters, values strings <= 500', 'metadata')
+        if not 1 <= len(key) <= 40 or not isinstance(item, str) or len(item) > 500:
+            raise invalid('metadata keys are 1-40 characters, values strings <= 500', 'metadata')
     return value
 
 

@@ -120,14 +120,22 @@ def settle(order_id, refund_no, provider_refund_id=''):
 
 
 def _fail(order, refund_no):
+    """Mark a refund the provider refused FAILED and release its amount; a concurrent retry
+    of the same refund_no may have done it already."""
     for _ in range(20):
         refund = store.get_refund(order['order_id'], refund_no)
+        if refund['refund_status'] != PENDING:
+            return
         fields = {'refund_pending_amount': order.get('refund_pending_amount', 0) - refund['amount']}
         update = store.pending_refund_update(order['order_id'], refund_no, {'refund_status': FAILED})
-        if store.commit_change(order['order_id'], order['version'], fields,
-                               extra_items=[update]) == store.APPLIED:
-            return
+        try:
+            if store.commit_change(order['order_id'], order['version'], fields,
+                                   extra_items=[update]) == store.APPLIED:
+                return
+        except store.Cancelled:
+            pass
         order = orders.get(order['order_id'])
+    raise RuntimeError(f'order {order["order_id"]} kept changing while failing refund {refund_no}')
 
 
 def change_for_notification(order, note, now):

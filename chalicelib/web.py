@@ -5,6 +5,7 @@ import logging
 
 from chalice import Response
 
+from chalicelib import jsontext
 from chalicelib.errors import ApiError
 from chalicelib.providers import Inbound
 
@@ -23,8 +24,10 @@ def inbound(request):
 
 
 def json_response(status, body):
-    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
-                    headers={'Content-Type': JSON})
+    """A JSON answer. A lone surrogate echoed from a path or query (which no UTF-8 encoder
+    takes) is written as its JSON escape, so the answer can always be sent."""
+    text = json.dumps(body, ensure_ascii=False).encode('utf-8', 'backslashreplace').decode('utf-8')
+    return Response(body=text, status_code=status, headers={'Content-Type': JSON})
 
 
 def reply_response(reply):
@@ -39,8 +42,8 @@ def redirect_response(location):
 
 
 def json_body(request):
-    """The request's JSON object body; 415 for another content type, 413 when too large,
-    400 for bad JSON (nesting too deep included)."""
+    """The request's JSON body; 415 for another content type, 413 when too large,
+    400 for anything jsontext refuses (bad UTF-8 or JSON, too deep, lone surrogates)."""
     content_type = request.headers.get('content-type', '').split(';')[0].strip().lower()
     if content_type != JSON:
         raise ApiError(415, 'unsupported_media_type', 'send the body as application/json')
@@ -48,9 +51,9 @@ def json_body(request):
     if len(body) > BODY_LIMIT:
         raise ApiError(413, 'body_too_large', f'the body is over {BODY_LIMIT} bytes')
     try:
-        return json.loads(body.decode('utf-8'))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ApiError(400, 'invalid_json', 'the body is not valid UTF-8 JSON') from None
+        return jsontext.loads(body)
+    except jsontext.JSONTextError as exc:
+        raise ApiError(400, 'invalid_json', str(exc)) from None
 
 
 def optional_json_body(request):

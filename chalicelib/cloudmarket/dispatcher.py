@@ -19,7 +19,7 @@ import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from chalicelib import clock, formdata, settings, store
+from chalicelib import clock, formdata, jsontext, settings, store
 from chalicelib.cloudmarket import instances, login, signature
 from chalicelib.errors import ApiError, conflict, invalid
 from chalicelib.providers import Reply
@@ -90,9 +90,9 @@ def parse_body(inbound):
         except formdata.FormError as exc:
             raise invalid(f'the form body is malformed: {exc}') from None
     try:
-        body = json.loads(inbound.body.decode('utf-8'))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ApiError(400, 'invalid_json', 'the body is neither UTF-8 JSON nor a form') from None
+        body = jsontext.loads(inbound.body)
+    except jsontext.JSONTextError as exc:
+        raise ApiError(400, 'invalid_json', f'{exc} (and it is not a form)') from None
     if not isinstance(body, dict):
         raise invalid('the body must be a JSON object')
     return body

@@ -27,6 +27,9 @@ PUBLIC_FIELDS = ('sign_id', 'order_id', 'open_id', 'product_id', 'product_name',
                  'status', 'created_at', 'expires_at', 'updated_at', 'expired_at', 'destroyed_at')
 
 
+SIGN_ID = re.compile(r'\Acm[0-9a-f]{24}\Z')
+
+
 def new_sign_id():
     """An unguessable instance id: `cm` + 24 hex digits (96 random bits)."""
     return 'cm' + secrets.token_hex(12)
@@ -96,7 +99,8 @@ def view(instance):
 
 
 def get(sign_id):
-    instance = store.get_instance(sign_id) if sign_id else None
+    """The stored instance; 404 when there is none (a signId that cannot be ours is not looked up)."""
+    instance = store.get_instance(sign_id) if isinstance(sign_id, str) and SIGN_ID.match(sign_id) else None
     if instance is None:
         raise not_found(f'no instance with signId {sign_id}')
     return instance

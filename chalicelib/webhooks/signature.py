@@ -31,7 +31,7 @@ def verify(payload, signature_header, secret, tolerance=TOLERANCE_SECONDS, now=N
     timestamp, candidates = None, []
     for part in (signature_header or '').split(','):
         name, _, value = part.strip().partition('=')
-        if name == 't' and value.isdigit():
+        if name == 't' and value.isascii() and value.isdigit() and len(value) <= 12:
             timestamp = int(value)
         elif name == 'v1':
             candidates.append(value)

@@ -56,7 +56,7 @@ def check_signature(headers, body, key_for, max_age=None):
     if headers.get('wechatpay-signature-type', SCHEME) != SCHEME:
         raise Rejected(Rejected.SIGNATURE, f'signature type {headers["wechatpay-signature-type"]!r}')
     if max_age is not None:
-        if not timestamp.isdigit():
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             raise Rejected(Rejected.MALFORMED, f'Wechatpay-Timestamp {timestamp!r}')
         if abs(clock.now().timestamp() - int(timestamp)) > max_age:
             raise Rejected(Rejected.STALE, f'Wechatpay-Timestamp {timestamp} is more than {max_age} s away')

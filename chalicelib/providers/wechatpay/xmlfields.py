@@ -21,6 +21,8 @@ def parse(body, root='xml'):
         raise XMLError(f'refused XML: {type(exc).__name__}') from None
     except ElementTree.ParseError as exc:
         raise XMLError(f'not well-formed XML: {exc}') from None
+    except (ValueError, LookupError) as exc:  # e.g. a declared encoding the parser cannot read
+        raise XMLError(f'unreadable XML: {exc}') from None
     if element.tag != root:
         raise XMLError(f'root element is <{element.tag}>, expected <{root}>')
     fields = {}

@@ -1,0 +1,146 @@
+"""Hostile input that once produced a 500: each case answers a clear 4xx and changes nothing."""
+import time
+
+import pytest
+
+from chalicelib import store
+from chalicelib.webhooks import signature
+from tests import fakepay
+from tests.cloudmarket_fixtures import deliver, frozen  # noqa: F401 (fixture)
+from tests.helpers import (FORM, JSON, PUBLISHABLE, SECRET, body_json, post_concurrently, post_json,
+                           table_items)
+from tests.test_refunds_and_close import fake_provider, make_order  # noqa: F401 (fixture)
+from tests.wechatpay_fixtures import PUB_KEY_ID, transaction, v3_notification
+
+LONG_ID = 'ord_' + 'x' * 3000
+SURROGATE = b'"\\ud800"'
+
+
+def post_raw(client, path, raw, headers=PUBLISHABLE):
+    return client.http.post(path, headers=headers, body=raw)
+
+
+def assert_error(response, status, code=None, field=None):
+    assert response.status_code == status, response.body
+    error = body_json(response)['error']
+    assert code is None or error['code'] == code
+    assert field is None or error.get('field') == field
+
+
+def test_a_v3_timestamp_of_unicode_digits_is_refused(client, wechatpay_env, wechatpay_keys):
+    for stamp in ('²', '1' * 5000):
+        headers, body = v3_notification(transaction('pg0000000000001'), wechatpay_keys.wechat, PUB_KEY_ID,
+                                        int(time.time()))
+        response = client.http.post('/notify/wechatpay/v3', headers={**headers, 'Wechatpay-Timestamp': stamp},
+                                    body=body)
+        assert response.status_code == 400
+        assert body_json(response)['code'] == 'FAIL'
+
+
+@pytest.mark.parametrize('declared', ['GBK', 'nonsense', 'UTF-16'])
+def test_v2_xml_in_an_encoding_the_parser_cannot_read_is_refused(client, wechatpay_env, declared):
+    wechatpay_env(version='v2')
+    body = f'<?xml version="1.0" encoding="{declared}"?><xml/>'.encode('ascii')
+    response = client.http.post('/notify/wechatpay', headers={'Content-Type': 'text/xml'}, body=body)
+    assert response.status_code == 400
+    assert response.body.startswith(b'<xml><return_code><![CDATA[FAIL]]></return_code>')
+    assert table_items('EVENT#') == []
+
+
+@pytest.mark.parametrize('provider', [[], {}, 1, True])
+def test_a_provider_that_is_not_a_string_is_refused(client, provider):
+    response = post_json(client, '/orders', {'provider': provider, 'product_id': 'gold_60'})
+    assert_error(response, 400, 'invalid_request', 'provider')
+
+
+@pytest.mark.parametrize('path, raw, headers', [
+    ('/orders', b'{"provider": "codepay", "product_id": "gold_60", "payer": {"channel": "alipay"},'
+                b' "metadata": {"k": ' + SURROGATE + b'}}', PUBLISHABLE),
+    ('/orders', b'{"provider": ' + SURROGATE + b'}', PUBLISHABLE),
+    ('/orders', b'{' + SURROGATE + b': 1}', PUBLISHABLE),
+    ('/midas/payments', b'{"product_id": "gold_60", "payer": {"openid": ' + SURROGATE + b'}}', PUBLISHABLE),
+    ('/midas/presents', b'{"coins": 1, "payer": {"openid": ' + SURROGATE + b'}}', SECRET),
+])
+def test_a_lone_surrogate_in_json_is_refused(client, midas_env, path, raw, headers):
+    response = post_raw(client, path, raw, headers)
+    assert_error(response, 400, 'invalid_json')
+    assert 'surrogate' in body_json(response)['error']['message']
+    assert table_items('ORDER#') == []
+
+
+def test_a_lone_surrogate_in_a_marketplace_delivery_is_refused(client, frozen):
+    response = deliver(client, None, raw=b'{"action": "verifyInterface", "echoback": ' + SURROGATE + b'}')
+    assert_error(response, 400, 'invalid_json')
+
+
+def test_a_refund_reason_with_a_lone_surrogate_reserves_nothing(client):
+    order = make_order()
+    raw = b'{"amount": 100, "refund_no": "refund-surrogate", "reason": ' + SURROGATE + b'}'
+    response = post_raw(client, f'/orders/{order["order_id"]}/refunds', raw, SECRET)
+    assert_error(response, 400, 'invalid_json')
+    stored = store.get_order(order['order_id'])
+    assert stored['refund_pending_amount'] == 0
+    assert store.get_refund(order['order_id'], 'refund-surrogate') is None
+    assert fakepay.calls == []
+
+
+@pytest.mark.parametrize('raw, where', [
+    (b'{"a": NaN}', 'NaN'), (b'{"a": 1e999}', 'out of range'), (b'{"a": }', 'line 1 column 7'),
+])
+def test_json_that_python_would_accept_or_that_is_broken_says_why(client, raw, where):
+    response = post_raw(client, '/orders', raw)
+    assert_error(response, 400, 'invalid_json')
+    assert where in body_json(response)['error']['message']
+
+
+def test_an_empty_metadata_key_is_refused(client):
+    response = post_json(client, '/orders', {'provider': 'codepay', 'product_id': 'gold_60',
+                                             'payer': {'channel': 'alipay'}, 'metadata': {'': 'v'}})
+    assert_error(response, 400, 'invalid_request', 'metadata')
+
+
+@pytest.mark.parametrize('method, path, headers', [
+    ('GET', f'/orders/{LONG_ID}', PUBLISHABLE),
+    ('POST', f'/orders/{LONG_ID}/close', SECRET),
+    ('POST', f'/orders/{LONG_ID}/refunds', SECRET),
+    ('GET', '/instances/cm' + 'x' * 3000, SECRET),
+])
+def test_a_path_id_too_long_to_be_ours_is_not_found(local_table, app_module, method, path, headers):
+    """DynamoDB refuses keys over 2,048 bytes (moto does not check: DynamoDB Local does)."""
+    from chalice.test import Client
+    body = b'{"amount": 1}' if method == 'POST' else None
+    with Client(app_module.app, stage_name='test') as client:
+        response = client.http.request(method, path, headers=headers, body=body)
+    assert_error(response, 404, 'not_found')
+
+
+@pytest.mark.parametrize('limit', ['²', '٣', '1' * 5000, '0', '101', '-1'])
+def test_an_events_limit_that_is_not_a_small_ascii_number_is_refused(client, limit):
+    response = client.http.get(f'/events?limit={limit}', headers=SECRET)
+    assert_error(response, 400, 'invalid_request', 'limit')
+
+
+def test_concurrent_retries_of_a_refused_refund_all_get_the_refusal(moto_table, app_module):
+    fakepay.behaviour['refund'] = 'refused'
+    order = make_order()
+    answers = post_concurrently(f'/orders/{order["order_id"]}/refunds',
+                                b'{"amount": 100, "refund_no": "refund-refused"}', SECRET, copies=50)
+    # Whoever came first got the refusal (502); a retry arriving after it reads the FAILED refund.
+    assert {status for status, _ in answers} <= {200, 502}, answers
+    assert all('"FAILED"' in text for status, text in answers if status == 200)
+    stored = store.get_order(order['order_id'])
+    assert stored['refund_pending_amount'] == 0 and stored['refunded_amount'] == 0
+    assert store.get_refund(order['order_id'], 'refund-refused')['refund_status'] == 'FAILED'
+
+
+@pytest.mark.parametrize('header', ['t=²,v1=00', 't=' + '9' * 5000 + ',v1=00', 't=,v1=', 't=1.5,v1=00'])
+def test_the_merchants_signature_check_says_false_for_any_header(header):
+    assert signature.verify(b'{}', header, 'whsec_x', now=1) is False
+
+
+def test_form_and_json_routes_keep_their_content_types(client):
+    """The strict JSON reader is not applied to provider forms."""
+    response = client.http.post('/notify/codepay', headers=FORM, body=b'pay_id=%ED%A0%80')
+    assert response.status_code == 400 and response.body == b'fail'
+    response = post_raw(client, '/orders', b'{}', JSON)
+    assert_error(response, 401)
