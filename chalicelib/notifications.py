@@ -80,6 +80,11 @@ def _check(provider_name, note, order):
     if note.amount is not None and note.amount != order['amount']:
         raise Rejected(Rejected.AMOUNT, f'amount {note.amount} fen, order {order["order_id"]} '
                                         f'is {order["amount"]} fen')
+    held = order.get('provider_data') or {}
+    for fact in note.expected:
+        if held.get(fact.field) != fact.value:
+            raise Rejected(fact.code, f'{fact.field} {fact.value!r}, order {order["order_id"]} has '
+                                      f'{held.get(fact.field)!r}')
     if note.kind in (providers.REFUNDED, providers.REFUND_FAILED):
         amount = note.refund_amount if note.refunded_total is None else note.refunded_total
         if not note.refund_no or not amount or amount < 1:

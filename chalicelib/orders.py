@@ -30,7 +30,8 @@ OPEN_ORDER_WORK = 'OPEN_ORDER'
 LEAVES_OPEN = {'work_pk': None, 'work_at': None}
 PUBLIC_FIELDS = ('order_id', 'out_trade_no', 'provider', 'status', 'amount', 'currency',
                  'product_id', 'quantity', 'created_at', 'expires_at', 'client_params',
-                 'metadata', 'paid_at', 'closed_at', 'provider_trade_no', 'refunded_amount')
+                 'metadata', 'paid_at', 'paid_amount', 'closed_at', 'provider_trade_no',
+                 'refunded_amount')
 
 
 def view(order):
@@ -262,7 +263,8 @@ def _change_for(order, note):
     status = order['status']
     if note.kind == providers.PAID:
         if status in (CREATED, CLOSED):
-            fields = {'status': PAID, 'paid_at': now, **LEAVES_OPEN}
+            fields = {'status': PAID, 'paid_at': now, 'paid_amount': note.amount, **LEAVES_OPEN,
+                      **note.recorded}
             if note.provider_trade_no:
                 fields['provider_trade_no'] = note.provider_trade_no
             return Change(fields, events.ORDER_PAID)

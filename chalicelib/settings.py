@@ -118,6 +118,10 @@ _FLAGS = {'true': True, '1': True, 'yes': True, 'on': True,
 
 @dataclass(frozen=True)
 class CodepaySettings:
+    """Codepay (码支付). Its documented HTTPS API endpoint has its own port (51888); the plain
+    HTTP one is http://codepay.fateqq.com:52888 (and api2.fateqq.com:52888 in later demos)."""
+    HTTPS_API = 'https://codepay.fateqq.com:51888'
+
     merchant_id: str
     key: Secret
     base_url: str
@@ -126,8 +130,7 @@ class CodepaySettings:
     def load(cls, env):
         return cls(merchant_id=env.required('PAYGATE_CODEPAY_ID'),
                    key=env.secret('PAYGATE_CODEPAY_KEY'),
-                   base_url=env.optional('PAYGATE_CODEPAY_URL',
-                                         'https://codepay.fateqq.com').rstrip('/'))
+                   base_url=env.optional('PAYGATE_CODEPAY_URL', cls.HTTPS_API).rstrip('/'))
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,11 @@ def codepay_sign(fields, key=CODEPAY_KEY):
     return hashlib.md5(('&'.join(pairs) + key).encode('utf-8')).hexdigest()
 
 
-def codepay_notification(pay_id, money='6.00', pay_no='CP20261122000001', key=CODEPAY_KEY, **extra):
-    fields = {'pay_id': pay_id, 'money': money, 'price': money, 'type': '1', 'pay_no': pay_no,
-              'param': '', 'pay_time': '1763780000', 'pay_tag': '', **extra}
+def codepay_notification(pay_id, money='6.00', pay_no='CP20261122000001', key=CODEPAY_KEY, price=None,
+                         **extra):
+    """Codepay's notification: `price` is the order's price, `money` what the buyer paid (the quote)."""
+    fields = {'pay_id': pay_id, 'money': money, 'price': price or money, 'type': '1', 'pay_no': pay_no,
+              'param': '', 'pay_time': '1763780000', 'tag': '', **extra}
     fields['sign'] = codepay_sign(fields, key)
     return fields
 

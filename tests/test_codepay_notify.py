@@ -48,7 +48,7 @@ def test_unknown_fields_are_signed_too(client, order):
 
 @pytest.mark.parametrize('field, value', [
     ('money', '0.01'), ('pay_id', 'someone-else'), ('pay_no', 'CP2'), ('type', '3'),
-    ('price', '0.01'), ('param', 'x'), ('pay_time', '1'), ('pay_tag', 'x'), ('sign', '0' * 32),
+    ('price', '0.01'), ('param', 'x'), ('pay_time', '1'), ('tag', 'x'), ('sign', '0' * 32),
 ])
 def test_a_tampered_field_is_refused(client, order, field, value):
     fields = codepay_notification(order['out_trade_no'])
@@ -91,6 +91,42 @@ def test_wrong_amount_is_refused(client, order, money):
     assert_unchanged(order['order_id'])
     record = store.get_notification('codepay', 'CP20261122000001')
     assert record['verdict'] == 'rejected' and record['reason'].startswith('amount')
+
+
+@pytest.fixture
+def quoted_order(client, http_mock):
+    """A 6.00 order for which Codepay quoted 5.99 (it tells concurrent orders of one price apart)."""
+    expect_create(http_mock, money='5.99')
+    created = body_json(post_json(client, '/orders', ORDER))
+    assert created['amount'] == 600 and created['client_params']['money'] == 599
+    return created
+
+
+def test_paying_the_quoted_amount_pays_the_order(client, quoted_order):
+    fields = codepay_notification(quoted_order['out_trade_no'], price='6.00', money='5.99')
+    assert_text_answer(notify(client, fields), 'success')
+    stored = store.get_order(quoted_order['order_id'])
+    assert (stored['status'], stored['amount'], stored['paid_amount']) == ('PAID', 600, 599)
+    shown = body_json(client.http.get(f'/orders/{quoted_order["order_id"]}', headers=PUBLISHABLE))
+    assert (shown['amount'], shown['paid_amount']) == (600, 599)
+
+
+@pytest.mark.parametrize('price, money', [('6.00', '5.98'), ('6.00', '6.00'), ('5.99', '5.99'),
+                                          ('6.01', '5.99')])
+def test_a_payment_other_than_the_quote_or_for_another_price_is_refused(client, quoted_order, price, money):
+    fields = codepay_notification(quoted_order['out_trade_no'], price=price, money=money)
+    assert_text_answer(notify(client, fields), 'fail')
+    assert_unchanged(quoted_order['order_id'])
+    assert store.get_notification('codepay', 'CP20261122000001')['reason'].startswith('amount')
+
+
+def test_a_notification_without_price_is_refused(client, order):
+    fields = codepay_notification(order['out_trade_no'])
+    del fields['price']
+    from tests.helpers import codepay_sign
+    fields['sign'] = codepay_sign(fields)
+    assert_text_answer(notify(client, fields), 'fail')
+    assert_unchanged(order['order_id'])
 
 
 def test_the_same_amount_written_differently_is_accepted(client, order):

@@ -49,3 +49,14 @@ def test_paying_sends_a_signed_notification(sandbox, http_mock):
     sent = dict(parse_qsl(http_mock.calls[-1].request.body, keep_blank_values=True))
     assert sent['sign'] == codepay_sign(sent, 'sandbox-key')
     assert (sent['pay_id'], sent['money'], sent['pay_no']) == ('order-1', '6.00', paid['pay_no'])
+
+
+def test_concurrent_orders_of_one_price_are_quoted_apart_and_notified_with_both(sandbox, http_mock):
+    first, second = create(sandbox), create(sandbox, pay_id='order-2')
+    assert (first['money'], first['price']) == ('6.00', '6.00')
+    assert (second['money'], second['price']) == ('5.99', '6.00')
+    http_mock.add('POST', 'http://127.0.0.1:1/notify/codepay', body='success')
+    http_mock.add_passthru(sandbox.base_url)
+    requests.post(f'{sandbox.base_url}/codepay/pay/order-2', timeout=5)
+    sent = dict(parse_qsl(http_mock.calls[-1].request.body, keep_blank_values=True))
+    assert (sent['price'], sent['money']) == ('6.00', '5.99')

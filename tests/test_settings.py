@@ -137,3 +137,8 @@ def test_alipay_settings_name_what_is_missing(paygate_env, mode, missing):
     settings.reset()
     with pytest.raises(settings.SettingsError, match=missing):
         settings.get()
+
+
+def test_codepay_defaults_to_its_documented_https_api_endpoint(paygate_env):
+    paygate_env.delenv('PAYGATE_CODEPAY_URL')
+    assert settings.get().provider('codepay').base_url == 'https://codepay.fateqq.com:51888'

@@ -79,6 +79,19 @@ class Created:
 
 
 @dataclass(frozen=True)
+class Expect:
+    """A fact about the order a notification is valid only with: `provider_data[field] == value`.
+
+    `code` is the Rejected code when the order does not hold it (a Codepay
+    payment of another amount than quoted is AMOUNT; a Midas token of another
+    order is UNKNOWN_ORDER).
+    """
+    field: str
+    value: object
+    code: str
+
+
+@dataclass(frozen=True)
 class Notification:
     """A verified notification, provider-neutral. Amounts are fen.
 
@@ -90,6 +103,9 @@ class Notification:
     the trade's cumulative refunded amount (Alipay's `refund_fee`) gives it as
     `refunded_total` instead of `refund_amount`; the refund's own amount is then
     derived from the order when the notification is applied.
+    `expected` are Expect facts the order must hold; `recorded` are fields a
+    payment writes on the order (`paid_amount` when the buyer paid another sum
+    than the order's amount, a provider's payment split).
     """
     event_id: str
     kind: str
@@ -100,6 +116,8 @@ class Notification:
     refund_amount: int = None
     refunded_total: int = None
     detail: str = ''
+    expected: tuple = ()
+    recorded: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

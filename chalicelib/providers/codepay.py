@@ -1,8 +1,12 @@
 """Codepay (码支付): QR-code collection. PROVIDERS.md §5.
 
-Create: GET {base}/creat_order/ with page=4 returns JSON with the QR code.
+Create: GET {base}/creat_order/ with page=4 returns JSON with the QR code and
+`money`, the amount the buyer must pay: Codepay may quote a little less or
+more than the order's `price` to tell concurrent orders of one price apart.
+The quote is kept on the order and shown to the buyer.
 Notify: POST form; MD5 over every received field (sorted, empty values and
-`sign` skipped, key appended), `pay_no` required; answer `success` / `fail`.
+`sign` skipped, key appended), `pay_no` required; `price` must be the order's
+amount and `money` (what was paid) the quote; answer `success` / `fail`.
 """
 import hashlib
 from datetime import timedelta
@@ -10,7 +14,7 @@ from urllib.parse import urlencode
 
 from chalicelib import clock, formdata, money, outbound, settings, signing
 from chalicelib.errors import ProviderError, invalid
-from chalicelib.providers import PAID, Created, Notification, Rejected, Reply
+from chalicelib.providers import PAID, Created, Expect, Notification, Rejected, Reply
 
 NAME = 'codepay'
 CHANNELS = {'alipay': '1', 'qq': '2', 'wechat': '3'}
@@ -94,12 +98,18 @@ def parse_notification(inbound):
         raise Rejected(Rejected.SIGNATURE, f'bad sign for pay_no {fields["pay_no"]}')
     if fields.get('id', config.merchant_id) != config.merchant_id:
         raise Rejected(Rejected.MERCHANT, f'merchant id {fields["id"]!r} is not ours')
-    try:
-        paid = money.fen_from_yuan(fields.get('money', ''))
-    except money.MoneyError as exc:
-        raise Rejected(Rejected.MALFORMED, str(exc)) from None
+    price, paid = _fen(fields, 'price'), _fen(fields, 'money')
     return Notification(event_id=fields['pay_no'], kind=PAID, out_trade_no=fields.get('pay_id', ''),
-                        amount=paid, provider_trade_no=fields['pay_no'])
+                        amount=price, provider_trade_no=fields['pay_no'],
+                        expected=(Expect('quoted_money', paid, Rejected.AMOUNT),),
+                        recorded={'paid_amount': paid})
+
+
+def _fen(fields, name):
+    try:
+        return money.fen_from_yuan(fields.get(name, ''))
+    except money.MoneyError as exc:
+        raise Rejected(Rejected.MALFORMED, f'{name}: {exc}') from None
 
 
 def failure(rejected):
