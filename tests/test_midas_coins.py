@@ -54,7 +54,8 @@ def test_balance_with_the_login_in_the_query_and_the_settled_flag(client, http_m
     query = '&'.join(f'{k}={requests.utils.quote(v)}' for k, v in {**PAYER, 'roleid': '角色'}.items())
     settled = body_json(client.http.get(f'/midas/balance?{query}&save_amt=400', headers=PUBLISHABLE))
     assert settled['settled'] is True
-    assert calls[0][1]['zoneid'] == '1_角色' and '&zoneid=1_%E8%A7%92%E8%89%B2&' in calls[0][0].url
+    assert calls[0][1]['zoneid'] == '1_%E8%A7%92%E8%89%B2'
+    assert '&zoneid=1_%25E8%25A7%2592%25E8%2589%25B2&' in calls[0][0].url
     waiting = body_json(client.http.get(f'/midas/balance?{query}&save_amt=500', headers=PUBLISHABLE))
     assert waiting['settled'] is False
 

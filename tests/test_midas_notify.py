@@ -150,6 +150,31 @@ def test_a_wrong_amount_is_refused_even_when_signed(client, order, change, answe
     assert_unchanged(order['order_id'])
 
 
+@pytest.mark.parametrize('amt, coins, vouchers, split', [
+    ('300', '20', '10', {'amt': 300, 'payamt_coins': 200, 'pubacct_payamt_coins': 100}),
+    ('', '60', '', {'amt': 0, 'payamt_coins': 600, 'pubacct_payamt_coins': 0}),
+    ('0', '0', '60', {'amt': 0, 'payamt_coins': 0, 'pubacct_payamt_coins': 600}),
+    ('600', '20', '', {'amt': 600, 'payamt_coins': 200, 'pubacct_payamt_coins': 0}),
+])
+def test_a_payment_mixing_q_points_game_coins_and_vouchers_pays(client, order, amt, coins, vouchers, split):
+    """amt is in 0.1 Q点 (fen), payamt_coins and pubacct_payamt_coins in Q点: 30 + 20 + 10 Q点 = 6 yuan;
+    amt alone equal to the price pays too (Tencent's worked example sends coins beside it)."""
+    fields = delivery(order, amt=amt, payamt_coins=coins, pubacct_payamt_coins=vouchers)
+    assert_answer(notify(client, fields), OK)
+    stored = store.get_order(order['order_id'])
+    assert (stored['status'], stored['amount'], stored['paid_amount']) == ('PAID', 600, 600)
+    assert stored['payment_split'] == split
+
+
+@pytest.mark.parametrize('amt, coins, vouchers', [('300', '20', ''), ('', '', ''), ('590', '', ''),
+                                                  ('300', '20', '20'), ('300', 'x', '30')])
+def test_a_payment_that_is_not_the_price_in_any_reading_is_refused(client, order, amt, coins, vouchers):
+    fields = delivery(order, amt=amt, payamt_coins=coins, pubacct_payamt_coins=vouchers)
+    param = 'payamt_coins' if coins == 'x' else 'amt'
+    assert_answer(notify(client, fields), f'{{"ret":4,"msg":"请求参数错误：（{param}）"}}', 400)
+    assert_unchanged(order['order_id'])
+
+
 def test_the_same_price_written_with_decimals_is_accepted(client, order):
     assert_answer(notify(client, delivery(order, payitem='g001*60.0*1')), OK)
 

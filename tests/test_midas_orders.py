@@ -77,8 +77,9 @@ def test_quantity_role_id_and_default_goodsmeta(client, http_mock):
     request, params = calls[0]
     assert params['payitem'] == 'p1*10*3' and body_json(response)['amount'] == 300
     assert params['goodsmeta'] == 'Plain*no goodsmeta'
-    assert params['zoneid'] == '2_勇者-7'
-    assert '&zoneid=2_%E5%8B%87%E8%80%85-7&' in request.url
+    # 查询余额接口: the role id is URL-encoded before it is joined to the zone id with '_'.
+    assert params['zoneid'] == '2_%E5%8B%87%E8%80%85-7'
+    assert '&zoneid=2_%25E5%258B%2587%25E8%2580%2585-7&' in request.url
     assert params['sig'] == midas_sig('GET', '/v3/r/mpay/buy_goods_m', params, APPKEY)
     assert 'userip' not in params
 

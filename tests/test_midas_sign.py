@@ -57,6 +57,22 @@ def test_the_independent_helper_and_the_sandbox_reproduce_the_vectors(vector):
     assert sandbox.make_sig(method, path, params, key) == sign.sign(method, path, params, key)
 
 
+# An appkey with '-' and '_': Tencent's official PHP SDK signs with strtr($secret, '-_', '+/'), so
+# the key is 'Sandbox+Midas/AppKey+0000/00000000&'. Vectors computed with the Java-style helper in
+# tests/helpers.py given that transformed key.
+URLSAFE_KEY = 'Sandbox-Midas_AppKey-0000_00000000'
+
+
+def test_an_appkey_with_dash_and_underscore_is_mapped_as_the_php_sdk_does():
+    method, path, _, params = BUY_GOODS
+    assert sign.hmac_key(URLSAFE_KEY) == b'Sandbox+Midas/AppKey+0000/00000000&'
+    assert sign.sign(method, path, params, URLSAFE_KEY) == '9aix1R8OprRI93aB5LLsMkrDVgU='
+    assert sign.sign(method, path, params, URLSAFE_KEY) != midas_sig(method, path, params, URLSAFE_KEY)
+    assert sandbox.make_sig(method, path, params, URLSAFE_KEY) == '9aix1R8OprRI93aB5LLsMkrDVgU='
+    assert sign.callback_sign('GET', CALLBACK_PATH, CALLBACK, URLSAFE_KEY) == 'puOuIoeTQfpjyrUV4apCGMuN6ps='
+    assert sandbox.callback_sig(CALLBACK_PATH, CALLBACK, URLSAFE_KEY) == 'puOuIoeTQfpjyrUV4apCGMuN6ps='
+
+
 def test_tilde_is_encoded_like_php():
     assert sign.encode('a~b c*d/é') == 'a%7Eb%20c%2Ad%2F%C3%A9'
     params = {'openid': 'x~y', 'z': 'a b'}

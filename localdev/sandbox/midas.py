@@ -32,10 +32,11 @@ def rawurlencode(text):
 
 
 def make_sig(method, path, params, appkey):
-    """SnsSigCheck::makeSig: HMAC-SHA1(appkey&, METHOD&enc(path)&enc(ksorted k=v))."""
+    """SnsSigCheck::makeSig: HMAC-SHA1(strtr(appkey, '-_', '+/')&, METHOD&enc(path)&enc(ksorted k=v))."""
     joined = '&'.join(f'{k}={params[k]}' for k in sorted(params) if k != 'sig')
     source = '&'.join([method.upper(), rawurlencode(path), rawurlencode(joined)])
-    mac = hmac.new((appkey + '&').encode('utf-8'), source.encode('utf-8'), hashlib.sha1)
+    secret = appkey.replace('-', '+').replace('_', '/')  # strtr($secret, '-_', '+/')
+    mac = hmac.new((secret + '&').encode('utf-8'), source.encode('utf-8'), hashlib.sha1)
     return base64.b64encode(mac.digest()).decode('ascii')
 
 

@@ -7,7 +7,11 @@ Delivery callback: GET on the 发货 URL configured in the Midas console, signed
 over every received parameter (sig excepted) with the callback's extra value
 encoding and the configured path; mapped to our order by the appmeta prefix
 (before the first `*`; a callback without appmeta by the token alone) and the
-token; `amt` is 0.1 Q点 = fen; deduped by billno.
+token; deduped by billno. A buyer may pay with Q点/Q币/财付通 (`amt`, in 0.1
+Q点 = fen), game coins (`payamt_coins`, Q点) and vouchers
+(`pubacct_payamt_coins`, Q点), mixed, each possibly empty: the callback is
+accepted when `amt` alone is the price of its payitem (Tencent's worked
+example), or when the three parts add up to it; the split is kept on the order.
 Answers are JSON: {"ret":0,"msg":"OK"} or a documented error code.
 
 Game coins (get_balance_m, pay_m, cancel_pay_m, present_m) are in coins.py;
@@ -54,7 +58,8 @@ def config():
 def login(payer):
     """The payer's full YSDK login from a request, checked; it is used for one call, never stored.
 
-    `zoneid` defaults to 1; `roleid`, when given, is appended as zoneid_roleid.
+    `zoneid` defaults to 1; `roleid`, when given, is URL-encoded and appended as
+    zoneid_roleid (查询余额接口: 角色需要进行urlencode).
     """
     if not isinstance(payer, dict):
         raise invalid('payer must be an object with the YSDK login', 'payer')
@@ -66,7 +71,7 @@ def login(payer):
     found['login_type'] = payer['login_type']
     zoneid = _field(payer, 'zoneid', '1')
     roleid = _field(payer, 'roleid', '')
-    found['zoneid'] = f'{zoneid}_{roleid}' if roleid else zoneid
+    found['zoneid'] = f'{zoneid}_{sign.encode(roleid)}' if roleid else zoneid
     return found
 
 
@@ -144,14 +149,37 @@ def parse_notification(inbound):
     billno = params.get('billno', '')
     if not billno:
         raise _refused(Rejected.MALFORMED, 'billno', 'billno is missing')
-    try:
-        amount = money.fen_from_integer_string(params.get('amt'))
-    except money.MoneyError as exc:
-        raise _refused(Rejected.MALFORMED, 'amt', str(exc)) from None
+    split = payment_split(params)
     order = _order_for(params)
-    _check_payitem(params.get('payitem', ''), order)
+    total = _check_payitem(params.get('payitem', ''), order)
     return Notification(event_id=billno, kind=PAID, out_trade_no=order['out_trade_no'],
-                        amount=amount, provider_trade_no=billno)
+                        amount=total, provider_trade_no=billno,
+                        recorded={'paid_amount': paid_total(split, total), 'payment_split': split})
+
+
+PAYMENT_PARTS = {'amt': 1, 'payamt_coins': money.FEN_PER_QPOINT, 'pubacct_payamt_coins': money.FEN_PER_QPOINT}
+
+
+def payment_split(params):
+    """The callback's payment parts in fen: amt is in 0.1 Q点 (= fen), coins and vouchers in Q点;
+    an empty or absent part is 0."""
+    split = {}
+    for name, fen_per_unit in PAYMENT_PARTS.items():
+        try:
+            split[name] = money.fen_from_integer_string(params.get(name) or '0') * fen_per_unit
+        except money.MoneyError as exc:
+            raise _refused(Rejected.MALFORMED, name, str(exc)) from None
+    return split
+
+
+def paid_total(split, price):
+    """What the buyer paid for an item of `price` fen: amt alone when it is the price, else the
+    three parts together, which must then be the price (anything else is refused)."""
+    if split['amt'] == price:
+        return price
+    if sum(split.values()) == price:
+        return price
+    raise _refused(Rejected.AMOUNT, 'amt', f'paid {split} fen in all, the items cost {price} fen')
 
 
 def _single_values(pairs):
@@ -186,7 +214,8 @@ def _order_for(params):
 
 
 def _check_payitem(received, order):
-    """The items are the ones we sold, and their price (Q点) is the order's amount (fen)."""
+    """The items are the ones we sold, and their price (Q点) is the order's amount (fen),
+    which is returned."""
     items = _items(received)
     if items is None or items != _items(order['provider_data']['payitem']):
         raise _refused(Rejected.AMOUNT, 'payitem', f'payitem {received!r} is not what order '
@@ -194,6 +223,7 @@ def _check_payitem(received, order):
     total = sum(price * num for _, price, num in items) * money.FEN_PER_QPOINT
     if total != order['amount']:
         raise _refused(Rejected.AMOUNT, 'payitem', f'payitem is {total} fen, order is {order["amount"]}')
+    return order['amount']
 
 
 def _items(payitem):

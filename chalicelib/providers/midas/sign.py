@@ -1,6 +1,6 @@
 """Tencent OpenAPI V3 signatures (PROVIDERS.md §1.4, §1.5).
 
-Requests to Midas:  sig = Base64(HMAC-SHA1(appkey + '&', source)), with
+Requests to Midas:  sig = Base64(HMAC-SHA1(hmac_key(appkey), source)), with
     source = METHOD & enc(sig path) & enc(k=v&k=v over the sorted params, raw values)
 where enc is RFC 3986 percent-encoding of every byte but A-Z a-z 0-9 - _ . and
 (unlike Python's quote) `~` too (PHP: str_replace('~', '%7E', rawurlencode(..))).
@@ -15,6 +15,7 @@ import hashlib
 import hmac
 from urllib.parse import quote
 
+_URLSAFE_TO_BASE64 = str.maketrans('-_', '+/')
 _CALLBACK_KEEP = frozenset(b'0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!*()')
 
 
@@ -29,9 +30,14 @@ def source(method, path, params):
     return f'{method.upper()}&{encode(path)}&{encode(query)}'
 
 
+def hmac_key(appkey):
+    """The HMAC key for `appkey`: Tencent's official PHP SDK (SnsSigCheck::makeSig, also behind
+    verifySig) maps `-` to `+` and `_` to `/` first (strtr($secret, '-_', '+/')), then appends `&`."""
+    return (appkey.translate(_URLSAFE_TO_BASE64) + '&').encode('utf-8')
+
+
 def sign(method, path, params, appkey):
-    digest = hmac.new(f'{appkey}&'.encode('utf-8'), source(method, path, params).encode('utf-8'),
-                      hashlib.sha1).digest()
+    digest = hmac.new(hmac_key(appkey), source(method, path, params).encode('utf-8'), hashlib.sha1).digest()
     return base64.b64encode(digest).decode('ascii')
 
 
