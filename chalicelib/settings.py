@@ -139,6 +139,7 @@ class CloudMarketSettings:
     token: Secret
     website: str
     login_secret: Secret
+    trial_days: int = 7
 
     @classmethod
     def load(cls, env):
@@ -149,7 +150,8 @@ class CloudMarketSettings:
         if not website.startswith(('https://', 'http://')):
             raise SettingsError('setting PAYGATE_CLOUDMARKET_WEBSITE must be an http(s) URL')
         return cls(token=env.secret('PAYGATE_CLOUDMARKET_TOKEN'), website=website,
-                   login_secret=env.secret('PAYGATE_CLOUDMARKET_LOGIN_SECRET'))
+                   login_secret=env.secret('PAYGATE_CLOUDMARKET_LOGIN_SECRET'),
+                   trial_days=env.integer('PAYGATE_CLOUDMARKET_TRIAL_DAYS', 7))
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,64 @@ def test_a_trial_of_seven_days(client, frozen):
     assert store.get_instance(sign_id)['expires_at'] == '2025-11-29T02:53:20Z'
 
 
+def trial_body(**info):
+    body = create_body(isTrial='true', **info)
+    del body['productInfo']['timeSpan'], body['productInfo']['timeUnit']
+    return body
+
+
+def test_a_trial_without_a_period_gets_the_configured_trial_days(client, frozen, paygate_env):
+    sign_id = create(client, trial_body())
+    stored = store.get_instance(sign_id)
+    assert (stored['trial'], stored['expires_at']) == (True, '2025-11-29T02:53:20Z')
+    paygate_env.setenv('PAYGATE_CLOUDMARKET_TRIAL_DAYS', '14')
+    from tests.conftest import reset_caches
+    reset_caches()
+    longer = create(client, trial_body() | {'orderId': 'MK20251122000002'})
+    assert store.get_instance(longer)['expires_at'] == '2025-12-06T02:53:20Z'
+
+
+def test_a_trial_with_an_expiry_from_the_marketplace_keeps_it(client, frozen):
+    sign_id = create(client, trial_body(instanceExpireTime='2025-11-25 10:53:20'))
+    assert store.get_instance(sign_id)['expires_at'] == '2025-11-25T02:53:20Z'
+    top_level = create(client, {**trial_body(), 'orderId': 'MK2', 'instanceExpireTime': '1764039200'})
+    assert store.get_instance(top_level)['expires_at'] == '2025-11-25T02:53:20Z'
+
+
+def test_the_console_test_datas_is_trail_spelling_is_read(client, frozen, caplog):
+    import logging
+    body = trial_body()
+    body['productInfo']['isTrail'] = body['productInfo'].pop('isTrial')
+    with caplog.at_level(logging.INFO, logger='paygate.cloudmarket'):
+        sign_id = create(client, body)
+    assert store.get_instance(sign_id)['trial'] is True
+    assert 'isTrail' in caplog.text
+
+
+def test_a_trial_that_becomes_paid_gets_the_real_expiry(client, frozen):
+    sign_id = create(client, trial_body())
+    response = deliver(client, action('modifyInstance', sign_id, instanceExpireTime='2026-11-22 10:53:20'))
+    assert response.body == SUCCESS
+    stored = store.get_instance(sign_id)
+    assert (stored['trial'], stored['expires_at']) == (False, '2026-11-22T02:53:20Z')
+
+
+def test_a_trial_that_becomes_paid_for_a_period_runs_from_now(client, frozen):
+    sign_id = create(client, trial_body())
+    frozen.set(NOW + timedelta(days=3))
+    query = signed_query(timestamp=int(frozen.moment.timestamp()))
+    body = action('modifyInstance', sign_id, productInfo={'timeSpan': 1, 'timeUnit': 'y'})
+    assert deliver(client, body, query).body == SUCCESS
+    stored = store.get_instance(sign_id)
+    assert (stored['trial'], stored['expires_at']) == (False, '2026-11-25T02:53:20Z')
+
+
+def test_a_formal_purchase_still_needs_its_period(client, frozen):
+    body = trial_body()
+    body['productInfo']['isTrial'] = 'false'
+    assert_error(deliver(client, body), 400, 'invalid_request', 'productInfo.timeUnit')
+
+
 def test_created_at_the_end_of_january_expires_at_the_end_of_february(client, frozen):
     frozen.set(datetime(2025, 1, 31, 2, 0, tzinfo=timezone.utc))     # 10:00 on Jan 31 in UTC+8
     query = signed_query(timestamp=int(frozen.moment.timestamp()))

@@ -194,13 +194,33 @@ def _text(fields, name, required=True, label=None):
     return str(value)
 
 
-def _is_trial(value):
-    """productInfo.isTrial: true/false, "true"/"false" (any case), 1/0 or "1"/"0"; absent = formal."""
+def _trial(info):
+    """productInfo.isTrial; the marketplace console's own test data spells it isTrail."""
+    if 'isTrial' not in info and 'isTrail' in info:
+        log.info('createInstance without productInfo.isTrial: reading productInfo.isTrail')
+        return _is_trial(info['isTrail'], 'productInfo.isTrail')
+    return _is_trial(info.get('isTrial'), 'productInfo.isTrial')
+
+
+def _is_trial(value, label):
+    """true/false, "true"/"false" (any case), 1/0 or "1"/"0"; absent = formal."""
     if value is None or isinstance(value, bool):
         return bool(value)
     if isinstance(value, (str, int)) and str(value).lower() in _BOOLEANS:
         return _BOOLEANS[str(value).lower()]
-    raise invalid('productInfo.isTrial must be true or false', 'productInfo.isTrial')
+    raise invalid(f'{label} must be true or false', label)
+
+
+def _absent(value):
+    return value is None or value == ''
+
+
+def _given_expiry(body, info):
+    """instanceExpireTime when the marketplace sends one (in the body or productInfo), else None."""
+    for fields in (body, info):
+        if not _absent(fields.get('instanceExpireTime')):
+            return instances.parse_expire_time(fields['instanceExpireTime'])
+    return None
 
 
 def verify_interface(body, delivery):
@@ -228,7 +248,14 @@ def _create_request(body):
     info = body.get('productInfo')
     if not isinstance(info, dict):
         raise invalid('productInfo is required (an object)', 'productInfo')
-    span, unit = instances.parse_period(info.get('timeSpan'), info.get('timeUnit'))
+    trial = _trial(info)
+    expires_at = _given_expiry(body, info)
+    if trial and _absent(info.get('timeSpan')) and _absent(info.get('timeUnit')):
+        span, unit = settings.get().cloudmarket.trial_days, 'd'
+    elif expires_at and _absent(info.get('timeSpan')) and _absent(info.get('timeUnit')):
+        span, unit = None, None
+    else:
+        span, unit = instances.parse_period(info.get('timeSpan'), info.get('timeUnit'))
     return {
         'order_id': _text(body, 'orderId'),
         'product_id': _text(body, 'productId'),
@@ -236,9 +263,10 @@ def _create_request(body):
         'request_id': _text(body, 'requestId', required=False),
         'product_name': _text(info, 'productName', False, 'productInfo.productName'),
         'spec': _spec(info.get('spec')),
-        'trial': _is_trial(info.get('isTrial')),
+        'trial': trial,
         'time_span': span,
         'time_unit': unit,
+        'expires_at': expires_at,
         'create_request': _dumps({k: v for k, v in body.items() if k != 'action'}),
     }
 
@@ -272,8 +300,15 @@ def renew_instance(body, delivery):
 
 
 def modify_instance(body, delivery):
-    expires_at = instances.parse_expire_time(body.get('instanceExpireTime'))
+    """A configuration change, e.g. a trial becoming a paid instance: the new expiry is
+    instanceExpireTime, or, when only a period is sent, that period from now."""
     info = body.get('productInfo')
+    period = info if isinstance(info, dict) and not _absent(info.get('timeSpan')) else body
+    if _absent(body.get('instanceExpireTime')) and not _absent(period.get('timeSpan')):
+        span, unit = instances.parse_period(period.get('timeSpan'), period.get('timeUnit'))
+        expires_at = instances.add_period(clock.now(), span, unit)
+    else:
+        expires_at = instances.parse_expire_time(body.get('instanceExpireTime'))
     spec = _spec(body.get('spec', info.get('spec') if isinstance(info, dict) else None))
     return _change(body, delivery, lambda instance: instances.modify(instance, expires_at, spec))
 

@@ -116,13 +116,15 @@ def create(sign_id, request, delivery):
     """Store the instance for a createInstance request, with its event and `delivery`.
 
     `request` holds order_id, open_id, product_id, product_name, spec, trial,
-    time_span, time_unit, request_id. Returns store.APPLIED, EXISTS or DUPLICATE.
+    time_span, time_unit, request_id and expires_at (the expiry the marketplace
+    gave, or None: then time_span/time_unit from now). Returns store.APPLIED,
+    EXISTS or DUPLICATE.
     """
     now = clock.now()
     stamp = clock.rfc3339(now)
+    expires_at = request['expires_at'] or add_period(now, request['time_span'], request['time_unit'])
     instance = {**request, 'sign_id': sign_id, 'status': ACTIVE, 'created_at': stamp,
-                'updated_at': stamp, 'version': 1,
-                'expires_at': clock.rfc3339(add_period(now, request['time_span'], request['time_unit']))}
+                'updated_at': stamp, 'version': 1, 'expires_at': clock.rfc3339(expires_at)}
     event = events.new_event(events.INSTANCE_CREATED, {'instance': view(instance)}, instance['sign_id'])
     return store.insert_instance(instance, event, delivery)
 

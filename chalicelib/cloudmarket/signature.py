@@ -2,9 +2,14 @@
 
 signature = lower-case hex SHA-256 of token, timestamp and eventId sorted as
 strings (byte order, not numeric: an eventId with fewer digits than the
-timestamp may sort after it) and concatenated without a separator. The
-timestamp must be within a window of now: 30 s for deliveries, 120 s for the
-marketplace's free-login parameters. The body is not signed.
+timestamp may sort after it) and concatenated without a separator. The body
+is not signed.
+
+The timestamp may be at most 30 s old for deliveries and 120 s for the
+marketplace's free-login parameters: the timeouts the marketplace's document
+recommends (签名推荐超时为30s,免登校验推荐为120s). It says nothing of
+timestamps ahead of our clock; Paygate allows CLOCK_SKEW (30 s) for clocks that
+disagree a little, and refuses anything further ahead.
 """
 import hashlib
 
@@ -12,6 +17,7 @@ from chalicelib import signing
 
 DELIVERY_WINDOW = 30
 LOGIN_WINDOW = 120
+CLOCK_SKEW = 30
 PARAMS = ('signature', 'timestamp', 'eventId')
 
 
@@ -35,7 +41,9 @@ def present(query):
 
 
 def verify(query, token, now, window):
-    """Check the signature parameters in `query` (decoded pairs); return (timestamp, eventId)."""
+    """Check the signature parameters in `query` (decoded pairs); return (timestamp, eventId).
+
+    `window` is how old the timestamp may be, in seconds."""
     params = _params(query)
     timestamp, event_id = params['timestamp'], params['eventId']
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
@@ -44,11 +52,12 @@ def verify(query, token, now, window):
         raise SignatureError('invalid_signature', 'eventId is longer than 64 characters')
     if not signing.equal(params['signature'], sign(token, timestamp, event_id)):
         raise SignatureError('invalid_signature', 'the signature does not match')
-    skew = int(now.timestamp()) - int(timestamp)
-    if abs(skew) > window:
-        raise SignatureError('stale_timestamp',
-                             f'timestamp is {abs(skew)} s {"old" if skew > 0 else "ahead"}; '
-                             f'at most {window} s allowed')
+    age = int(now.timestamp()) - int(timestamp)
+    if age > window:
+        raise SignatureError('stale_timestamp', f'timestamp is {age} s old; at most {window} s allowed')
+    if -age > CLOCK_SKEW:
+        raise SignatureError('stale_timestamp', f'timestamp is {-age} s ahead of our clock; at most '
+                                                f'{CLOCK_SKEW} s allowed')
     return timestamp, event_id
 
 
