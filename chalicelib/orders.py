@@ -19,7 +19,8 @@ from chalicelib.errors import ApiError, ProviderError, conflict, invalid, not_fo
 
 CREATED, PAID, CLOSED, REFUNDED = 'CREATED', 'PAID', 'CLOSED', 'REFUNDED'
 
-OUT_TRADE_NO = re.compile(r'\A[0-9A-Za-z_\-|*]{6,32}\Z')
+# Every provider's out_trade_no fits this; each provider's own rule is narrower (TradeNoRule).
+OUT_TRADE_NO = re.compile(r'\A[0-9A-Za-z_\-|*]{1,100}\Z')
 ORDER_ID = re.compile(r'\Aord_[0-9A-Za-z_-]{1,100}\Z')
 IDEMPOTENCY_KEY = re.compile(r'\A[\x21-\x7e]{1,255}\Z')
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -74,6 +75,7 @@ def create(body, idempotency_key=None, provider_call=None):
     if product is None:
         raise invalid(f'unknown product {request["product_id"]}', 'product_id')
     provider = providers.load(request['provider'])
+    _check_trade_no(provider, request['out_trade_no'])
     stored_payer = provider.validate_payer(request['payer'])
     # Login tokens in the payer change between retries; the order is what is stored of the payer.
     request_hash = _hash({**request, 'payer': stored_payer})
@@ -109,7 +111,7 @@ def _parse_request(body):
         raise invalid(f'quantity must be <= {MAX_QUANTITY}', 'quantity')
     out_trade_no = body.get('out_trade_no')
     if out_trade_no is not None and not (isinstance(out_trade_no, str) and OUT_TRADE_NO.match(out_trade_no)):
-        raise invalid('out_trade_no must be 6-32 characters of 0-9 A-Z a-z _ - | *', 'out_trade_no')
+        raise invalid('out_trade_no must be 1-100 characters of 0-9 A-Z a-z _ - | *', 'out_trade_no')
     payer = body.get('payer', {})
     if not isinstance(payer, dict) or not all(isinstance(v, str) for v in payer.values()):
         raise invalid('payer must be an object of strings', 'payer')
@@ -117,6 +119,13 @@ def _parse_request(body):
             'out_trade_no': out_trade_no, 'payer': payer,
             'client_ip': _client_ip(body.get('client_ip')),
             'metadata': _metadata(body.get('metadata', {}))}
+
+
+def _check_trade_no(provider, out_trade_no):
+    """A merchant's own out_trade_no must be one the provider accepts, checked before it is called."""
+    rule = provider.OUT_TRADE_NO
+    if out_trade_no is not None and not rule.allows(out_trade_no):
+        raise invalid(f'out_trade_no must be {rule.description} for {provider.NAME}', 'out_trade_no')
 
 
 def _client_ip(value):

@@ -158,12 +158,13 @@ class CloudMarketSettings:
 class AlipaySettings:
     """Alipay APP pay. Sign mode `key` (Alipay public key) or `cert` (public-key certificates).
 
-    app_id and seller_id are not secret, but may be references like the rest.
+    app_id and seller_id (the merchant's PID, 2088...) are not secret, but may be
+    references like the rest; both are checked on every notification.
     """
     app_id: Secret
     app_private_key: Secret
     gateway_url: str
-    seller_id: Secret = None
+    seller_id: Secret
     alipay_public_key: Secret = None
     alipay_public_cert: Secret = None
     app_cert: Secret = None
@@ -186,7 +187,7 @@ class AlipaySettings:
         common = {'app_id': env.secret('PAYGATE_ALIPAY_APP_ID'),
                   'app_private_key': env.secret('PAYGATE_ALIPAY_APP_PRIVATE_KEY'),
                   'gateway_url': env.optional('PAYGATE_ALIPAY_GATEWAY', cls.PRODUCTION),
-                  'seller_id': env.optional_secret('PAYGATE_ALIPAY_SELLER_ID')}
+                  'seller_id': env.secret('PAYGATE_ALIPAY_SELLER_ID')}
         if mode == 'key':
             return cls(alipay_public_key=env.secret('PAYGATE_ALIPAY_PUBLIC_KEY'), **common)
         if mode == 'cert':

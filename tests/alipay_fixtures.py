@@ -3,10 +3,7 @@ import json
 from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
-import pytest
-
 from tests import alipay_sdk
-from tests.conftest import reset_caches
 
 APP_ID = '2021000123456789'
 SELLER_ID = '2088101122334455'
@@ -16,22 +13,17 @@ NOTIFY_ID = '2026112200222160500046001404371234'
 TRADE_NO = '2026112222001404370512345678'
 
 
-@pytest.fixture(scope='session')
-def alipay_keys():
+def new_keys():
     """Throw-away key pairs: the app's and the one standing in for Alipay's."""
     return SimpleNamespace(app=alipay_sdk.KeyPair(), alipay=alipay_sdk.KeyPair())
 
 
-@pytest.fixture
-def alipay_env(paygate_env, alipay_keys):
-    """The test stage with Alipay enabled in public-key mode."""
-    for name, value in {'PAYGATE_PROVIDERS': 'codepay,alipay', 'PAYGATE_ALIPAY_APP_ID': APP_ID,
-                        'PAYGATE_ALIPAY_SELLER_ID': SELLER_ID, 'PAYGATE_ALIPAY_GATEWAY': GATEWAY,
-                        'PAYGATE_ALIPAY_APP_PRIVATE_KEY': alipay_keys.app.private_pem,
-                        'PAYGATE_ALIPAY_PUBLIC_KEY': alipay_keys.alipay.public_pem}.items():
-        paygate_env.setenv(name, value)
-    reset_caches()
-    return alipay_keys
+def environment(keys):
+    """The settings that enable Alipay in public-key mode."""
+    return {'PAYGATE_PROVIDERS': 'codepay,alipay', 'PAYGATE_ALIPAY_APP_ID': APP_ID,
+            'PAYGATE_ALIPAY_SELLER_ID': SELLER_ID, 'PAYGATE_ALIPAY_GATEWAY': GATEWAY,
+            'PAYGATE_ALIPAY_APP_PRIVATE_KEY': keys.app.private_pem,
+            'PAYGATE_ALIPAY_PUBLIC_KEY': keys.alipay.public_pem}
 
 
 def expect_gateway(http_mock, keys, answers, calls=None):
@@ -55,7 +47,7 @@ def expect_gateway(http_mock, keys, answers, calls=None):
 
 
 def fields_for(order, **change):
-    """An Alipay payment notification for `order`, before signing."""
+    """An Alipay payment notification for `order`, before signing; a change to None removes a field."""
     fields = {
         'notify_time': '2026-11-22 16:05:01', 'notify_type': 'trade_status_sync', 'notify_id': NOTIFY_ID,
         'app_id': APP_ID, 'charset': 'utf-8', 'version': '1.0', 'sign_type': 'RSA2',
@@ -67,7 +59,7 @@ def fields_for(order, **change):
         'fund_bill_list': '[{"amount":"6.00","fundChannel":"ALIPAYACCOUNT"}]',
     }
     fields.update(change)
-    return fields
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def signed(keys, order, encoding='utf-8', key=None, **change):

@@ -122,6 +122,36 @@ def midas_env(paygate_env):
     return paygate_env
 
 
+@pytest.fixture(scope='session')
+def alipay_keys():
+    from tests.alipay_fixtures import new_keys
+    return new_keys()
+
+
+@pytest.fixture
+def alipay_env(paygate_env, alipay_keys):
+    """The test stage with Alipay enabled in public-key mode."""
+    from tests.alipay_fixtures import environment
+    for name, value in environment(alipay_keys).items():
+        paygate_env.setenv(name, value)
+    reset_caches()
+    return alipay_keys
+
+
+@pytest.fixture
+def every_provider_env(paygate_env, wechatpay_keys, alipay_keys):
+    """The test stage with every provider enabled (outbound calls left to the test to mock)."""
+    from tests import alipay_fixtures, midas_fixtures, wechatpay_fixtures
+    enabled = {**alipay_fixtures.environment(alipay_keys), **wechatpay_fixtures.environment(wechatpay_keys),
+               **midas_fixtures.midas_environment(),
+               'PAYGATE_CATALOG': 'file:chalicelib/catalog.sample.json',
+               'PAYGATE_PROVIDERS': 'codepay,alipay,wechatpay,midas'}
+    for name, value in enabled.items():
+        paygate_env.setenv(name, value)
+    reset_caches()
+    return paygate_env
+
+
 @pytest.fixture
 def app_module(paygate_env):
     import app

@@ -10,8 +10,7 @@ from chalicelib import clock, orders, store
 from chalicelib.errors import ProviderError
 from chalicelib.providers import CLOSED, PAID, alipay
 from tests import alipay_sdk
-from tests.alipay_fixtures import (APP_ID, GATEWAY, ORDER, alipay_env, alipay_keys,  # noqa: F401
-                                   expect_gateway)
+from tests.alipay_fixtures import APP_ID, GATEWAY, ORDER, expect_gateway
 from tests.certs import ca_name, issued_certificate
 from tests.conftest import reset_caches
 from tests.helpers import SECRET, body_json, post_json

@@ -7,7 +7,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from chalicelib.providers.alipay import certs
-from tests.alipay_fixtures import alipay_keys  # noqa: F401 - fixture
 from tests.certs import ca_name, issued_certificate
 
 # Alipay's root certificate bundle (alipayRootCert.crt, the same public file every merchant

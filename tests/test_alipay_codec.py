@@ -8,7 +8,7 @@ from chalicelib import catalog, clock
 from chalicelib.providers import alipay
 from chalicelib.providers.alipay import codec
 from tests import alipay_sdk
-from tests.alipay_fixtures import APP_ID, alipay_env, alipay_keys  # noqa: F401 - fixtures
+from tests.alipay_fixtures import APP_ID
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=timezone.utc)
 ORDER = {'out_trade_no': 'pg20261122080000a1b2c3d4e5f6', 'amount': 600, 'quantity': 1,

@@ -6,8 +6,8 @@ import pytest
 
 from chalicelib import settings, store
 from tests import alipay_sdk
-from tests.alipay_fixtures import (APP_ID, NOTIFY_ID, ORDER, TRADE_NO, alipay_env, alipay_keys,  # noqa: F401
-                                   expect_gateway, fields_for, signed)
+from tests.alipay_fixtures import (APP_ID, NOTIFY_ID, ORDER, TRADE_NO, expect_gateway, fields_for,
+                                   signed)
 from tests.helpers import (FORM, PUBLISHABLE, SECRET, assert_text_answer, assert_unchanged, body_json,
                            post_concurrently, post_json, table_items)
 
@@ -137,11 +137,17 @@ def test_another_app_or_seller_is_refused(client, order, alipay_keys, field, val
     assert record['reason']['S'].startswith('merchant')
 
 
-def test_seller_is_not_checked_when_not_configured(alipay_env, paygate_env, client, alipay_keys):
+def test_the_seller_id_is_a_required_setting(alipay_env, paygate_env):
+    """Every notification's seller_id is checked, so Alipay cannot be enabled without it."""
     paygate_env.delenv('PAYGATE_ALIPAY_SELLER_ID')
     settings.reset()
-    order = body_json(post_json(client, '/orders', ORDER))
-    assert_text_answer(notify(client, signed(alipay_keys, order, seller_id='2088999999999999')), 'success')
+    with pytest.raises(settings.SettingsError, match='PAYGATE_ALIPAY_SELLER_ID'):
+        settings.get()
+
+
+def test_a_notification_without_seller_id_is_refused(client, order, alipay_keys):
+    assert_text_answer(notify(client, signed(alipay_keys, order, seller_id=None)), 'fail')
+    assert_unchanged(order['order_id'])
 
 
 def test_unknown_order_is_refused(client, order, alipay_keys):

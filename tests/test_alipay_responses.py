@@ -6,7 +6,6 @@ import pytest
 from chalicelib.errors import ProviderError
 from chalicelib.providers.alipay import responses
 from tests import alipay_sdk
-from tests.alipay_fixtures import alipay_keys  # noqa: F401 - fixture
 
 QUERY = 'alipay.trade.query'
 

@@ -30,8 +30,7 @@ from chalicelib.providers.wechatpay import certificates
 from chalicelib.webhooks import worker
 from deploy import plan, policy
 from tests import alipay_sdk
-from tests.alipay_fixtures import (APP_ID, GATEWAY, SELLER_ID, TRADE_NO, alipay_keys,  # noqa: F401
-                                   expect_gateway, signed)
+from tests.alipay_fixtures import APP_ID, GATEWAY, SELLER_ID, TRADE_NO, expect_gateway, signed
 from tests.certs import ca_name, issued_certificate
 from tests.cloudmarket_fixtures import create_body, deliver, signed_query
 from tests.codepay_fixtures import expect_create
@@ -196,7 +195,7 @@ def create_orders(client, http_mock, recorder, wechat, paygate_env):
         assert client.http.get(f'/orders/{orders["codepay"]["order_id"]}', headers=SECRET).status_code == 200
         orders['codepay-open'] = created(client, order_for('codepay', 'perm-codepay-open', channel='wechat'))
         for name in ('alipay', 'alipay-close', 'alipay-query', 'alipay-expired'):
-            orders[name] = created(client, order_for('alipay', f'perm-{name}'))
+            orders[name] = created(client, order_for('alipay', f'perm_{name.replace("-", "_")}'))
         created(client, order_for('midas', 'perm-midas-refused', **PAYER), 400)
         for name in ('midas', 'midas-expired'):
             orders[name] = created(client, order_for('midas', f'perm-{name}', **PAYER))
@@ -322,8 +321,8 @@ def manage(client, http_mock, recorder, orders, coin_orders, alipay_answers, wec
     """The secret-key routes: close and refund at every provider that has them (a Midas coin order
     rolled back with the payer's login), the events API."""
     paid_coins, unknown_coins = coin_orders
-    alipay_answers['alipay.trade.close'] = {**ALIPAY_SUCCESS, 'out_trade_no': 'perm-alipay-close'}
-    alipay_answers['alipay.trade.refund'] = {**ALIPAY_SUCCESS, 'out_trade_no': 'perm-alipay',
+    alipay_answers['alipay.trade.close'] = {**ALIPAY_SUCCESS, 'out_trade_no': 'perm_alipay_close'}
+    alipay_answers['alipay.trade.refund'] = {**ALIPAY_SUCCESS, 'out_trade_no': 'perm_alipay',
                                              'trade_no': TRADE_NO, 'fund_change': 'Y', 'refund_fee': '1.00'}
     wechat.v3('POST', '/v3/pay/transactions/out-trade-no/perm-wx3-close/close', status=204)
     wechat.v2('/pay/closeorder', lambda request: {})
@@ -380,7 +379,7 @@ def compensate(recorder, alipay_answers, alipay_keys, wechat):
         out_trade_no = json.loads(params['biz_content'])['out_trade_no']
         paid = {**ALIPAY_SUCCESS, 'out_trade_no': out_trade_no, 'trade_no': TRADE_NO + '9',
                 'trade_status': 'TRADE_SUCCESS', 'total_amount': '6.00'}
-        answer = paid if out_trade_no == 'perm-alipay-query' else TRADE_NOT_EXIST
+        answer = paid if out_trade_no == 'perm_alipay_query' else TRADE_NOT_EXIST
         return alipay_sdk.answer_json(params['method'], answer, alipay_keys.alipay)
 
     alipay_answers.update({'alipay.trade.query': alipay_query, 'alipay.trade.close': TRADE_NOT_EXIST})
@@ -394,7 +393,7 @@ def compensate(recorder, alipay_answers, alipay_keys, wechat):
         later = clock.now() + timedelta(hours=1)
         with mock.patch.object(clock, 'now', lambda: later):
             done = compensation.run()
-    # paid: perm-alipay-query, perm-wx2-query; closed: perm-codepay-open, perm-alipay-expired,
+    # paid: perm_alipay_query, perm-wx2-query; closed: perm-codepay-open, perm_alipay_expired,
     # perm-midas-expired (nothing to close at Midas), perm-wx3-open
     assert done == {'checked': 6, 'paid': 2, 'closed': 4, 'errors': 0}
 

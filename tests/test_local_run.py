@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 import requests
 
 from localdev import PROJECT_ROOT
@@ -89,7 +88,8 @@ def test_run_serves_every_provider_end_to_end_and_ctrl_c_stops_everything(tmp_pa
         shown = requests.get(f'{run.url}/orders/{order["order_id"]}', headers=PK, timeout=10).json()
         assert shown['status'] == 'PAID' and shown['provider_trade_no'] == paid['pay_no']
 
-        fields = {'pay_id': order['out_trade_no'], 'money': '6.00', 'pay_no': paid['pay_no'], 'type': '1'}
+        fields = {'pay_id': order['out_trade_no'], 'money': '6.00', 'price': '6.00', 'pay_no': paid['pay_no'],
+                  'type': '1'}
         fields['sign'] = codepay_sign(fields, LOCAL['PAYGATE_CODEPAY_KEY'])
         again = requests.post(f'{run.url}/notify/codepay', data=fields, timeout=10)
         assert again.text == 'success'

@@ -68,8 +68,10 @@ def test_unknown_order_is_404(client):
     ({'quantity': True}, 'quantity'),
     ({'quantity': 1000}, 'quantity'),
     ({'out_trade_no': 'a b c d e f'}, 'out_trade_no'),
-    ({'out_trade_no': 'short'}, 'out_trade_no'),
-    ({'out_trade_no': 'x' * 33}, 'out_trade_no'),
+    ({'out_trade_no': 'x' * 101}, 'out_trade_no'),
+    ({'out_trade_no': 'abc*def'}, 'out_trade_no'),
+    ({'out_trade_no': ''}, 'out_trade_no'),
+    ({'out_trade_no': 7}, 'out_trade_no'),
     ({'payer': {'channel': 'paypal'}}, 'payer.channel'),
     ({'payer': {}}, 'payer.channel'),
     ({'payer': 'alipay'}, 'payer'),
@@ -84,6 +86,40 @@ def test_bad_orders_get_a_400_naming_the_field_and_store_nothing(client, change,
     error = body_json(response)['error']
     assert error['code'] == 'invalid_request' and error['field'] == field
     assert _table_is_empty()
+
+
+PAYERS = {'codepay': {'channel': 'alipay'}, 'alipay': {}, 'wechatpay': {'openid': 'o-openid'},
+          'midas': {'openid': 'o', 'openkey': 'k', 'pf': 'pf', 'pfkey': 'pk', 'login_type': 'qq'}}
+
+
+@pytest.mark.parametrize('provider, out_trade_no, rule', [
+    ('alipay', 'abc-123', '1-64 letters, digits or _'),
+    ('alipay', 'a' * 65, '1-64 letters, digits or _'),
+    ('alipay', 'abc|123', '1-64 letters, digits or _'),
+    ('wechatpay', 'short', '6-32 letters, digits, _, -, | or *'),
+    ('wechatpay', 'x' * 33, '6-32 letters, digits, _, -, | or *'),
+    ('midas', 'abc*123', '1-64 letters, digits, _ or -'),
+    ('midas', 'abc|123', '1-64 letters, digits, _ or -'),
+    ('codepay', 'abc*123', '1-100 letters, digits, _ or -'),
+])
+def test_an_out_trade_no_the_provider_would_refuse_is_400_before_it_is_called(
+        moto_table, every_provider_env, app_module, http_mock, provider, out_trade_no, rule):
+    from chalice.test import Client
+    with Client(app_module.app, stage_name='test') as client:
+        response = post_json(client, '/orders', {'provider': provider, 'product_id': 'gold_60',
+                                                 'payer': PAYERS[provider], 'out_trade_no': out_trade_no})
+    assert response.status_code == 400, response.body
+    error = body_json(response)['error']
+    assert error['field'] == 'out_trade_no' and error['message'] == f'out_trade_no must be {rule} for {provider}'
+    assert len(http_mock.calls) == 0 and _table_is_empty()
+
+
+@pytest.mark.parametrize('provider, out_trade_no', [
+    ('alipay', 'A_' + 'b' * 62), ('wechatpay', 'ab|c*d-e_f'), ('midas', 'm'), ('codepay', 'c' * 100),
+])
+def test_an_out_trade_no_the_provider_accepts_is_kept(every_provider_env, provider, out_trade_no):
+    from chalicelib import providers
+    assert providers.load(provider).OUT_TRADE_NO.allows(out_trade_no)
 
 
 @pytest.mark.parametrize('body, headers, status', [

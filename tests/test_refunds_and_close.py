@@ -1,12 +1,11 @@
 """POST /orders/{id}/refunds and /close: the generic flows every provider plugs into."""
 import json
 import secrets
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chalicelib import catalog, events, orders, providers, refunds, store
+from chalicelib import catalog, orders, providers, refunds, store
 from chalicelib.providers import REFUND_FAILED, REFUNDED, Notification
 from tests import fakepay
 from tests.helpers import SECRET, body_json, post_json

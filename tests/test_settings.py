@@ -102,6 +102,7 @@ def test_file_references_read_from_the_project_root_on_first_use(paygate_env):
 
 
 ALIPAY_KEY_MODE = {'PAYGATE_PROVIDERS': 'alipay', 'PAYGATE_ALIPAY_APP_ID': '2021000123456789',
+                   'PAYGATE_ALIPAY_SELLER_ID': '2088000123456789',
                    'PAYGATE_ALIPAY_APP_PRIVATE_KEY': 'ssm:/paygate/test/alipay/app-private-key',
                    'PAYGATE_ALIPAY_PUBLIC_KEY': 'ALIPAYPUBLICKEY'}
 ALIPAY_CERTS = {'PAYGATE_ALIPAY_APP_CERT': 'APPCERT', 'PAYGATE_ALIPAY_PUBLIC_CERT': 'ALIPAYCERT',
@@ -114,7 +115,7 @@ def test_alipay_settings_in_public_key_mode(paygate_env):
     settings.reset()
     alipay = settings.get().provider('alipay')
     assert (alipay.app_id.value, alipay.cert_mode, alipay.verify_key) == ('2021000123456789', False, 'ALIPAYPUBLICKEY')
-    assert alipay.gateway_url == 'https://openapi.alipay.com/gateway.do' and alipay.seller_id is None
+    assert alipay.gateway_url == 'https://openapi.alipay.com/gateway.do' and alipay.seller_id.value == '2088000123456789'
     assert 'app-private-key' not in repr(alipay)
 
 
@@ -128,7 +129,8 @@ def test_alipay_settings_in_certificate_mode(paygate_env):
 
 
 @pytest.mark.parametrize('mode, missing', [('key', 'PAYGATE_ALIPAY_PUBLIC_KEY'), ('cert', 'PAYGATE_ALIPAY_ROOT_CERT'),
-                                           ('key', 'PAYGATE_ALIPAY_APP_ID'), ('rsa', 'PAYGATE_ALIPAY_SIGN_MODE')])
+                                           ('key', 'PAYGATE_ALIPAY_APP_ID'), ('key', 'PAYGATE_ALIPAY_SELLER_ID'),
+                                           ('rsa', 'PAYGATE_ALIPAY_SIGN_MODE')])
 def test_alipay_settings_name_what_is_missing(paygate_env, mode, missing):
     for name, value in {**ALIPAY_KEY_MODE, **ALIPAY_CERTS, 'PAYGATE_ALIPAY_SIGN_MODE': mode}.items():
         paygate_env.setenv(name, value)

@@ -3,6 +3,7 @@
 Every provider module has the same shape, so a reader who knows one knows all:
 
     NAME                                  the provider's name in the API and routes
+    OUT_TRADE_NO                          the TradeNoRule for a merchant's own out_trade_no
     create(order, product, payer)      -> Created(client_params, provider_data)
     parse_notification(inbound)        -> Notification, or raises Rejected
     SUCCESS                               the Reply the provider expects when we accept
@@ -23,6 +24,7 @@ A module is imported only when a request needs it, so one provider's
 notification route never pays for another provider's imports.
 """
 import importlib
+import re
 from dataclasses import dataclass, field
 
 MODULES = {
@@ -55,6 +57,16 @@ def load(name):
 def load_notify(route):
     """The module that verifies and answers notifications on /notify/<route>."""
     return importlib.import_module(NOTIFY_ROUTES[route])
+
+
+@dataclass(frozen=True)
+class TradeNoRule:
+    """What a provider accepts as a merchant's order number (out_trade_no), from its documents."""
+    pattern: str
+    description: str
+
+    def allows(self, value):
+        return re.fullmatch(self.pattern, value) is not None
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ from urllib.parse import urlencode
 
 from chalicelib import clock, formdata, money, outbound, settings, signing
 from chalicelib.errors import ProviderError, invalid
-from chalicelib.providers import PAID, Created, Expect, Notification, Rejected, Reply
+from chalicelib.providers import PAID, Created, Expect, Notification, Rejected, Reply, TradeNoRule
 
 NAME = 'codepay'
+# pay_id: '云端限制字符长度为100' (official demo), letters and digits advised.
+OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_-]{1,100}', '1-100 letters, digits, _ or -')
 CHANNELS = {'alipay': '1', 'qq': '2', 'wechat': '3'}
 
 SUCCESS = Reply(200, 'success')

@@ -11,10 +11,12 @@ answers), responses (raw answer parsing and verification), notify
 """
 from chalicelib import clock, money, settings
 from chalicelib.errors import ProviderError
-from chalicelib.providers import CLOSED, PAID, Created, Notification, RefundResult, Reply
+from chalicelib.providers import CLOSED, PAID, Created, Notification, RefundResult, Reply, TradeNoRule
 from chalicelib.providers.alipay import gateway, notify
 
 NAME = gateway.NAME
+# 商户订单号: 64个字符以内，仅支持字母、数字、下划线 (alipay.trade.app.pay).
+OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_]{1,64}', '1-64 letters, digits or _')
 PRODUCT_CODE = 'QUICK_MSECURITY_PAY'
 TRADE_NOT_EXIST = 'ACQ.TRADE_NOT_EXIST'
 REFUND_SUCCESS = 'REFUND_SUCCESS'

@@ -2,7 +2,7 @@
 
 The form is decoded in the charset it declares (utf-8 or gbk), the signature
 checked with the Alipay public key over every field but `sign`/`sign_type`,
-then our app (and seller, when configured) checked. `trade_status` and
+then our app and seller checked. `trade_status` and
 `refund_fee` say what happened: paid, closed, refunded (refund_fee is the
 trade's cumulative refunded amount, so it is reported as refunded_total), or
 nothing yet (WAIT_BUYER_PAY).
@@ -34,7 +34,7 @@ def parse(inbound, alipay):
         raise Rejected(Rejected.SIGNATURE, f'bad sign on notify_id {fields["notify_id"]}')
     if fields.get('app_id') != alipay.app_id.value:
         raise Rejected(Rejected.MERCHANT, f'app_id {fields.get("app_id")!r} is not ours')
-    if alipay.seller_id and fields.get('seller_id') != alipay.seller_id.value:
+    if fields.get('seller_id') != alipay.seller_id.value:
         raise Rejected(Rejected.MERCHANT, f'seller_id {fields.get("seller_id")!r} is not ours')
     return _notification(fields)
 

@@ -25,10 +25,12 @@ from decimal import Decimal
 
 from chalicelib import money, settings, signing, store
 from chalicelib.errors import ApiError, ProviderError, invalid
-from chalicelib.providers import PAID, Created, Notification, Rejected, Reply
+from chalicelib.providers import PAID, Created, Notification, Rejected, Reply, TradeNoRule
 from chalicelib.providers.midas import api, sign
 
 NAME = 'midas'
+# Sent as app_metadata and echoed at the head of appmeta, whose fields Tencent separates with '*'.
+OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_-]{1,64}', '1-64 letters, digits, _ or -')
 LOGIN_TYPES = ('qq', 'wx', 'guest')
 LOGIN_FIELDS = ('openid', 'openkey', 'pf', 'pfkey')
 STORED_FIELDS = ('openid', 'zoneid', 'pf', 'login_type')
@@ -93,9 +95,6 @@ def validate_payer(payer):
 
 def create(order, product, payer):
     """buy_goods_m for the order; the client gets token + url_params."""
-    if '*' in order['out_trade_no']:
-        raise invalid('a midas out_trade_no cannot contain * (Midas echoes it in appmeta, '
-                      'followed by *-separated fields)', 'out_trade_no')
     payitem = payitem_for(product, order['quantity'])
     params = {'payitem': payitem, 'goodsmeta': _goodsmeta(product), 'goodsurl': '',
               'appmode': '1', 'app_metadata': order['out_trade_no']}

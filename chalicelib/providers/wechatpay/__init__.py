@@ -15,9 +15,12 @@ from datetime import timedelta
 
 from chalicelib import clock
 from chalicelib.errors import ApiError, invalid
+from chalicelib.providers import TradeNoRule
 from chalicelib.providers.wechatpay import common
 
 NAME = common.NAME
+# 商户订单号: 6-32个字符内，只能是数字、大小写字母_-|* (v2 unifiedorder, v3 JSAPI).
+OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_\-|*]{6,32}', '6-32 letters, digits, _, -, | or *')
 # WeChat Pay documents that an order may be closed only 5 minutes after it was made.
 CLOSE_AFTER = timedelta(minutes=5)
 
