@@ -95,3 +95,10 @@ def test_other_failures_are_errors(alipay_env, alipay_keys, http_mock):
     with pytest.raises(ProviderError) as refused:
         bill.download(BILL_DATE)
     assert refused.value.code == 'isv.invalid-arguments'
+
+
+@pytest.mark.filterwarnings('ignore:Duplicate name')
+def test_a_zip_naming_a_file_twice_is_refused():
+    twice = alipay_zip(extra=[('20881011223344550156_20261122_业务明细.csv', alipay_texts()[0])])
+    with pytest.raises(BillError, match='two files of the same name'):
+        bill.parse(twice)

@@ -74,9 +74,13 @@ def _files(zip_bytes):
     """{name: bytes} of the zip's files; names without the UTF-8 flag are read as GBK."""
     try:
         with zipfile.ZipFile(io.BytesIO(zip_bytes), metadata_encoding='gbk') as archive:
-            return {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
+            entries = [info for info in archive.infolist() if not info.is_dir()]
+            files = {info.filename: archive.read(info) for info in entries}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, UnicodeDecodeError, EOFError) as exc:
         raise BillError(f'the bill is not a readable zip: {exc}') from None
+    if len(files) != len(entries):
+        raise BillError('the bill zip holds two files of the same name')
+    return files
 
 
 def _one(files, suffix):
