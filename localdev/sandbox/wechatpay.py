@@ -439,7 +439,8 @@ class Emulator:
         return Answer(200, f'''<!doctype html><title>WeChat Pay sandbox</title>
 <h1>微信支付 sandbox ({order["version"]})</h1>
 <p>Order {html.escape(out_trade_no)}: ¥{order["total"] / 100:.2f}</p>
-<form method="post"><button>Pay</button></form>''', 'text/html')
+<form method="post"><button>Pay</button></form>
+<form method="post" action="?notify=drop"><button>Pay, but lose the notification</button></form>''', 'text/html')
 
     def pay(self, request):
         """Pay the order: send Paygate WeChat's signed notification (unless ?notify=drop), show
