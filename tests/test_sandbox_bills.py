@@ -91,8 +91,8 @@ def test_wechat_pay_bill_lists_what_was_paid_and_refunded(wechat_running, versio
         paid = {o['out_trade_no']: pay(o, switch) for o, switch in ((coins, ''), (month, '?notify=drop'),
                                                                      (three, ''))}
         for o, refund_no in ((three, 'rf-partial'), (coins, 'rf-full')):
-            asked = api('POST', f'{paygate}/orders/{o["order_id"]}/refunds', {'amount': 600, 'refund_no': refund_no},
-                        secret=True)
+            asked = api('POST', f'{paygate}/orders/{o["order_id"]}/refunds',
+                        {'amount': 600, 'refund_no': refund_no}, secret=True)
             assert asked.status_code == 202, asked.text
         requests.post(f'{sandbox.base_url}/wechatpay/refund-notify/rf-partial', timeout=30)
 
@@ -130,8 +130,8 @@ def alipay_running(moto_table, paygate_env, tmp_path):
         paygate_env.setenv(name, value)
     reset_caches()
     server = create_server('test', '127.0.0.1', paygate_port)
-    with Sandbox({**env, 'PAYGATE_SANDBOX_ALIPAY_KEYS': str(keys)}, sandbox_port, env['PAYGATE_PUBLIC_URL']) as sandbox, \
-            BackgroundServer(server) as paygate:
+    sandbox_env = {**env, 'PAYGATE_SANDBOX_ALIPAY_KEYS': str(keys)}
+    with Sandbox(sandbox_env, sandbox_port, env['PAYGATE_PUBLIC_URL']) as sandbox, BackgroundServer(server) as paygate:
         yield paygate.url, sandbox.base_url
 
 

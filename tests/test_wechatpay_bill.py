@@ -56,7 +56,8 @@ def replace_line(number, old, new):
 @pytest.mark.parametrize('text, message', [
     ('', 'the bill file is empty'),
     (replace_line(1, '申请退款金额,', ''), 'line 1: the header has no 申请退款金额'),
-    (replace_line(2, '`2026-11-22 09:15:30', '2026-11-22 09:15:30'), 'line 2: values do not start with a backtick'),
+    (replace_line(2, '`2026-11-22 09:15:30', '2026-11-22 09:15:30'),
+     'line 2: values do not start with a backtick'),
     (replace_line(3, ',`0.60%', ''), 'line 3: 26 values, the header names 27'),
     (replace_line(2, '`0.04000', '`0.03600'), 'line 2 手续费: not a whole number of fen'),
     (replace_line(2, '`0.60%,`6.00', '`0.60%,`-6.00'), 'line 2 订单金额: -6.00 is not a positive amount'),
