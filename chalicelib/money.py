@@ -2,13 +2,15 @@
 
 Every conversion is exact: a value that cannot be represented in fen (more
 than two decimals, negative, NaN, exponent notation, fractions of a Q点) is
-refused with MoneyError instead of being rounded.
+refused with MoneyError instead of being rounded. Bills are the one place
+where amounts are signed (refunds, returned fees): fen_from_signed_yuan.
 """
 import re
 from decimal import Decimal, InvalidOperation
 
 _YUAN = re.compile(r'\A(0|[1-9][0-9]*)(\.[0-9]{1,2})?\Z')
 _DIGITS = re.compile(r'\A(0|[1-9][0-9]*)\Z')
+_SIGNED_YUAN = re.compile(r'\A-?(0|[1-9][0-9]*)(\.[0-9]{1,5})?\Z')
 FEN_PER_QPOINT = 10
 
 
@@ -28,6 +30,17 @@ def fen_from_yuan(value):
         return int(Decimal(value) * 100)
     except InvalidOperation as exc:
         raise MoneyError(f'not an amount in yuan: {value!r}') from exc
+
+
+def fen_from_signed_yuan(value):
+    """Bill amounts: '6.00' -> 600, '-0.01' -> -1, '0.04000' -> 4 (WeChat writes fees with five
+    decimals, always whole fen). A value that is not a whole number of fen is refused."""
+    if not isinstance(value, str) or not _SIGNED_YUAN.match(value):
+        raise MoneyError(f'not an amount in yuan: {value!r}')
+    fen = Decimal(value) * 100
+    if fen != fen.to_integral_value():
+        raise MoneyError(f'not a whole number of fen: {value!r}')
+    return int(fen)
 
 
 def yuan_from_fen(fen):

@@ -50,3 +50,16 @@ def test_integer_amount_strings():
     for bad in ('', '1.0', '-1', '01', ' 1', '1e3'):
         with pytest.raises(money.MoneyError):
             money.fen_from_integer_string(bad)
+
+
+@pytest.mark.parametrize('text, fen', [('6.00', 600), ('-0.01', -1), ('0.04000', 4), ('-0.02000', -2),
+                                       ('0', 0), ('0.0', 0), ('-35.80', -3580), ('7.79000', 779)])
+def test_signed_bill_amounts_convert_exactly(text, fen):
+    assert money.fen_from_signed_yuan(text) == fen
+
+
+@pytest.mark.parametrize('bad', ['0.05940', '0.001', '1.000001', '', '--1', '+1', '1e2', 'NaN', ' 1',
+                                 '`1.00', '1,00', None, 1.5])
+def test_signed_bill_amounts_refuse_fractions_of_a_fen_and_noise(bad):
+    with pytest.raises(money.MoneyError):
+        money.fen_from_signed_yuan(bad)

@@ -22,6 +22,9 @@ which module serves which /notify/<route>.
 
 A module is imported only when a request needs it, so one provider's
 notification route never pays for another provider's imports.
+
+Daily bills (对账单) have their own modules, wechatpay/bill.py and
+alipay/bill.py, of the shape described in bill.py.
 """
 import importlib
 import re

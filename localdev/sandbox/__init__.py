@@ -29,8 +29,9 @@ class Request:
 
 @dataclass
 class Answer:
+    """Text (sent as UTF-8) or bytes (a bill file, sent as they are)."""
     status: int
-    body: str
+    body: str | bytes
     content_type: str = 'application/json'
     headers: dict = field(default_factory=dict)
 
@@ -91,9 +92,11 @@ class Sandbox:
                                   {k.lower(): v for k, v in self.headers.items()},
                                   self.rfile.read(length), url.query)
                 answer = sandbox.dispatch(request)
-                body = answer.body.encode('utf-8')
+                is_text = isinstance(answer.body, str)
+                body = answer.body.encode('utf-8') if is_text else answer.body
                 self.send_response(answer.status)
-                self.send_header('Content-Type', f'{answer.content_type}; charset=utf-8')
+                self.send_header('Content-Type', f'{answer.content_type}; charset=utf-8' if is_text
+                                 else answer.content_type)
                 self.send_header('Content-Length', str(len(body)))
                 for name, value in answer.headers.items():
                     self.send_header(name, value)

@@ -7,7 +7,14 @@
 - POST /alipay/pay takes an order string (what the app hands the Alipay
   SDK), checks its signature, pays the trade and sends Paygate Alipay's signed
   asynchronous notification; posting the same order string again resends
-  the same notification (same notify_id), as Alipay's retries do.
+  the same notification (same notify_id), as Alipay's retries do. With
+  ?notify=drop the trade is paid (alipay.trade.query and the bill show it)
+  but Paygate is sent nothing, as when a notification is lost.
+- alipay.data.dataservice.bill.downloadurl.query (bill_type trade) answers a
+  URL on GET /alipay/downloadBillFile.resource: the zip of the day's two GBK
+  CSV files in Alipay's format (see chalicelib/providers/alipay/bill.py),
+  listing the trades paid and refunds made here that China day, with a
+  0.60% 服务费 rounded to the fen; a day without any is isp.bill_not_exist.
 
 Keys: `prepare` generates two throw-away RSA key pairs once, in
 .local/alipay-sandbox/ (git-ignored): the app's (Paygate signs with its
@@ -19,11 +26,14 @@ Signing here follows PROVIDERS.md §4 with pycryptodome directly,
 independently of chalicelib.providers.alipay, as Alipay's servers would.
 """
 import base64
+import csv
+import io
 import json
 import secrets
 import shutil
 import tempfile
 import threading
+import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
@@ -39,6 +49,17 @@ PREFIX = '/alipay'
 KEYS_DIR = 'alipay-sandbox'
 SANDBOX_SELLER = '2088000000000001'
 CHINA = timezone(timedelta(hours=8))
+BILL_METHOD = 'alipay.data.dataservice.bill.downloadurl.query'
+DETAIL_HEADER = ['支付宝交易号', '商户订单号', '业务类型', '商品名称', '创建时间', '完成时间', '门店编号', '门店名称',
+                 '操作员', '终端号', '对方账户', '订单金额（元）', '商家实收（元）', '支付宝红包（元）', '集分宝（元）',
+                 '支付宝优惠（元）', '商家优惠（元）', '券核销金额（元）', '券名称', '商家红包消费金额（元）',
+                 '卡消费金额（元）', '退款批次号/请求号', '服务费（元）', '分润（元）', '备注']
+SUMMARY_HEADER = ['门店编号', '门店名称', '交易订单总笔数', '退款订单总笔数', '订单金额（元）', '商家实收（元）',
+                  '支付宝优惠（元）', '商家优惠（元）', '卡消费金额（元）', '服务费（元）', '分润（元）', '实收净额（元）']
+DETAIL_START = '#' + '-' * 41 + '业务明细列表' + '-' * 40
+DETAIL_END = '#' + '-' * 41 + '业务明细列表结束' + '-' * 36
+SUMMARY_START = '#' + '-' * 41 + '业务汇总列表' + '-' * 40
+SUMMARY_END = '#' + '-' * 40 + '业务汇总列表结束' + '-' * 37
 
 
 def generated_environment(environ):
@@ -91,7 +112,60 @@ def fen(yuan):
 
 
 def yuan(amount):
-    return f'{amount // 100}.{amount % 100:02d}'
+    return f'{"-" if amount < 0 else ""}{abs(amount) // 100}.{abs(amount) % 100:02d}'
+
+
+def service_fee(amount):
+    """The sandbox's 服务费: 0.60%, rounded half up to the fen (given back in proportion on refunds)."""
+    return (amount * 6 + 500) // 1000
+
+
+class GbkName(zipfile.ZipInfo):
+    """A zip entry named in GBK without the UTF-8 flag, as in Alipay's bill zips (zipfile on its
+    own writes a non-ASCII name as UTF-8 and sets the flag)."""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode('gbk'), self.flag_bits
+
+
+def _is_day(text):
+    try:
+        datetime.strptime(text, '%Y-%m-%d')
+    except ValueError:
+        return False
+    return True
+
+
+def _trade_values(trade):
+    amount, fee = trade['total_amount'], service_fee(fen(trade['total_amount']))
+    return [trade['trade_no'] + '\t', trade['out_trade_no'] + '\t', '交易\t', trade['subject'], trade['gmt_create'],
+            trade['gmt_payment'], '\t', '\t', '\t', '\t', 'san***@sandbox.com\t', amount, amount, '0.00', '0.00',
+            '0.00', '0.00', '0.00', '', '0.00\t', '0.00', '\t', yuan(-fee), '0.00', '']
+
+
+def _refund_values(trade, request_no):
+    amount = trade['refunds'][request_no]
+    return [trade['trade_no'] + '\t', trade['out_trade_no'] + '\t', '退款\t', trade['subject'], trade['gmt_create'],
+            trade['refunded_at'][request_no], '\t', '\t', '\t', '\t', 'san***@sandbox.com\t', yuan(-amount),
+            yuan(-amount), '0.00', '0.00', '0.00', '0.00', '0.00', '', '0.00\t', '0.00', request_no + '\t',
+            yuan(service_fee(amount)), '0.00', '']
+
+
+def _csv(rows):
+    text = io.StringIO()
+    csv.writer(text, lineterminator='\n').writerows(rows)
+    return text.getvalue().rstrip('\n')
+
+
+def _zip(files):
+    """A zip of GB18030 (GBK) text files with GBK names, as Alipay sends bills."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            info = GbkName(name, datetime.now(CHINA).timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, text.encode('gb18030'))
+    return buffer.getvalue()
 
 
 class Emulator:
@@ -99,12 +173,14 @@ class Emulator:
         self.keys_dir = Path(environ.get('PAYGATE_SANDBOX_ALIPAY_KEYS') or LOCAL_DIR / KEYS_DIR)
         self.app_id = environ.get('PAYGATE_ALIPAY_APP_ID', '')
         self.seller_id = environ.get('PAYGATE_ALIPAY_SELLER_ID') or SANDBOX_SELLER
-        self.trades = {}
+        self.base_url = base_url
+        self.trades, self.bill_files = {}, {}
         self.lock = threading.Lock()
         self._keys = {}
 
     def routes(self):
-        return [('POST', f'{PREFIX}/gateway.do', self.gateway), ('POST', f'{PREFIX}/pay', self.pay)]
+        return [('POST', f'{PREFIX}/gateway.do', self.gateway), ('POST', f'{PREFIX}/pay', self.pay),
+                ('GET', f'{PREFIX}/downloadBillFile.resource', self.bill_file)]
 
     def key(self, name):
         if name not in self._keys:
@@ -119,7 +195,8 @@ class Emulator:
             return self._unsigned_error(*refused)
         handler = {'alipay.trade.query': self._query, 'alipay.trade.close': self._close,
                    'alipay.trade.refund': self._refund,
-                   'alipay.trade.fastpay.refund.query': self._refund_query}.get(method)
+                   'alipay.trade.fastpay.refund.query': self._refund_query,
+                   BILL_METHOD: self._bill_url}.get(method)
         if handler is None:
             return self._unsigned_error('isv.invalid-method', f'不存在的方法名 {method}')
         biz = json.loads(params.get('biz_content') or '{}')
@@ -182,6 +259,7 @@ class Emulator:
             if sum(trade['refunds'].values()) + amount > fen(trade['total_amount']):
                 return self._failed('ACQ.REFUND_AMT_NOT_EQUAL_TOTAL', '退款金额超限')
             trade['refunds'][request_no] = amount
+            trade['refunded_at'][request_no] = china_now()
             fund_change = 'Y'
             if sum(trade['refunds'].values()) == fen(trade['total_amount']):
                 trade['status'] = 'TRADE_CLOSED'
@@ -201,6 +279,54 @@ class Emulator:
                           refund_status='REFUND_SUCCESS')
         return answer
 
+    def _bill_url(self, biz, trade):
+        """Make the day's bill zip (the lock is held) and answer the URL that serves it."""
+        day = biz.get('bill_date', '')
+        if biz.get('bill_type') != 'trade' or not _is_day(day):
+            return self._failed('isv.invalid-arguments', 'the sandbox serves bill_type trade of a yyyy-MM-dd day')
+        zipped = self._bill_zip(day)
+        if zipped is None:
+            return self._failed('isp.bill_not_exist', '账单不存在')
+        token = secrets.token_hex(16)
+        self.bill_files[token] = zipped
+        return {'code': '10000', 'msg': 'Success',
+                'bill_download_url': f'{self.base_url}{PREFIX}/downloadBillFile.resource?fileId={token}'}
+
+    def bill_file(self, request):
+        from localdev.sandbox import Answer, json_answer
+        zipped = self.bill_files.get(request.query.get('fileId', ''))
+        if zipped is None:
+            return json_answer({'error': 'no such bill file'}, 404)
+        return Answer(200, zipped, 'application/zip')
+
+    def _bill_zip(self, day):
+        """The zip of `day`'s detail and summary files, or None when nothing was paid or refunded."""
+        payments = [trade for trade in self.trades.values() if trade['gmt_payment'].startswith(day)]
+        refunds = [(trade, request_no) for trade in self.trades.values()
+                   for request_no, at in trade['refunded_at'].items() if at.startswith(day)]
+        if not payments and not refunds:
+            return None
+        rows = sorted([(trade['gmt_payment'], _trade_values(trade)) for trade in payments] +
+                      [(trade['refunded_at'][no], _refund_values(trade, no)) for trade, no in refunds],
+                      key=lambda row: row[0])
+        paid = sum(fen(trade['total_amount']) for trade in payments)
+        refunded = sum(trade['refunds'][no] for trade, no in refunds)
+        fee = (sum(service_fee(fen(trade['total_amount'])) for trade in payments)
+               - sum(service_fee(trade['refunds'][no]) for trade, no in refunds))
+        start = datetime.strptime(day, '%Y-%m-%d')
+        top = [f'#账号：[{self.seller_id}0156]',
+               f'#起始日期：[{start:%Y年%m月%d日} 00:00:00]   终止日期：[{start + timedelta(days=1):%Y年%m月%d日} 00:00:00]']
+        end = f'#导出时间：[{datetime.now(CHINA):%Y年%m月%d日 %H:%M:%S}]'
+        detail = ['#支付宝业务明细查询', *top, DETAIL_START, _csv([DETAIL_HEADER, *(values for _, values in rows)]),
+                  DETAIL_END, f'#交易合计：{len(payments)}笔，商家实收共{yuan(paid)}元，商家优惠共0.00元',
+                  f'#退款合计：{len(refunds)}笔，商家实收退款共{yuan(-refunded)}元，商家优惠退款共0.00元', end]
+        totals = [str(len(payments)), str(len(refunds)), yuan(paid - refunded), yuan(paid - refunded), '0.00',
+                  '0.00', '0.00', yuan(-fee), '0.00', yuan(paid - refunded - fee)]
+        summary = ['#支付宝业务汇总查询', *top, SUMMARY_START,
+                   _csv([SUMMARY_HEADER, ['', '', *totals], ['合计', '', *totals]]), SUMMARY_END, end]
+        name = f'{self.seller_id}0156_{day.replace("-", "")}_业务明细'
+        return _zip({f'{name}.csv': '\n'.join(detail) + '\n', f'{name}(汇总).csv': '\n'.join(summary) + '\n'})
+
     def pay(self, request):
         """Pay the trade of an order string; send Paygate the signed notification."""
         from localdev.sandbox import json_answer
@@ -211,6 +337,8 @@ class Emulator:
         biz = json.loads(params['biz_content'])
         with self.lock:
             trade = self.trades.setdefault(biz['out_trade_no'], self._new_trade(biz))
+        if request.query.get('notify') == 'drop':
+            return json_answer({'dropped': params['notify_url'], 'trade_no': trade['trade_no']})
         fields = self._notification(trade, params)
         reply = requests.post(params['notify_url'], data=urlencode(fields), timeout=10,
                               headers={'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'})
@@ -224,7 +352,7 @@ class Emulator:
         return {'trade_no': datetime.now(CHINA).strftime('%Y%m%d') + '22001' + secrets.token_hex(6),
                 'out_trade_no': biz['out_trade_no'], 'total_amount': biz['total_amount'],
                 'subject': biz.get('subject', ''), 'status': 'TRADE_SUCCESS', 'gmt_create': now,
-                'gmt_payment': now, 'notify_id': secrets.token_hex(16), 'refunds': {}}
+                'gmt_payment': now, 'notify_id': secrets.token_hex(16), 'refunds': {}, 'refunded_at': {}}
 
     def _notification(self, trade, params):
         amount = trade['total_amount']

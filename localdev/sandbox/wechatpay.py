@@ -9,11 +9,20 @@ pair (and the merchant's, unless one is configured) for each run.
     POST /wechatpay/pay/unifiedorder|orderquery|closeorder, /wechatpay/secapi/pay/refund     (v2)
     POST /wechatpay/v3/pay/transactions/jsapi, .../out-trade-no/{no}/close,
          /wechatpay/v3/refund/domestic/refunds; GET .../out-trade-no/{no}?mchid=            (v3)
+    GET  /wechatpay/v3/bill/tradebill?bill_date=YYYY-MM-DD[&tar_type=GZIP], then the signed GET
+         of the download_url it answers; POST /wechatpay/pay/downloadbill           (bills, type ALL)
     GET  /wechatpay/cashier/{out_trade_no}      a page with a Pay button
-    POST /wechatpay/cashier/{out_trade_no}      pay: sends Paygate the signed payment notification
+    POST /wechatpay/cashier/{out_trade_no}      pay: sends Paygate the signed payment notification;
+         with ?notify=drop the order is paid (the query API and the bill show it) but Paygate
+         is sent nothing, as when a notification is lost
     POST /wechatpay/refund-notify/{out_refund_no}  finish a refund: sends the refund notification
+
+Bills list the payments and refunds made here on a China day, in WeChat Pay's
+format (see chalicelib/providers/wechatpay/bill.py), with a 0.60% fee
+rounded to the fen; a day without any is NO_STATEMENT_EXIST / No Bill Exist.
 """
 import base64
+import gzip
 import hashlib
 import hmac
 import html
@@ -29,6 +38,11 @@ PREFIX = '/wechatpay'
 SANDBOX_KEY = 'PAYGATE_SANDBOX_WECHATPAY_KEY'
 BEIJING = timezone(timedelta(hours=8))
 V2_OK = {'return_code': 'SUCCESS', 'return_msg': 'OK'}
+BILL_HEADER = ('交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,'
+               '付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,'
+               '退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注')
+FEE_RATE = '0.60%'
+BILL_SUMMARY = '总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额'
 
 
 def generated_environment(environ):
@@ -72,6 +86,26 @@ def to_xml(fields):
     return '<xml>' + ''.join(f'<{k}><![CDATA[{v}]]></{k}>' for k, v in fields.items()) + '</xml>'
 
 
+def _fee(fen):
+    """The sandbox's fee: 0.60%, rounded half up to the fen (given back in proportion on refunds)."""
+    return (fen * 6 + 500) // 1000
+
+
+def _yuan(fen):
+    return f'{"-" if fen < 0 else ""}{abs(fen) // 100}.{abs(fen) % 100:02d}'
+
+
+def _backticked(values):
+    return ','.join('`' + value for value in values)
+
+
+def _bill_day(text, pattern):
+    try:
+        return datetime.strptime(text, pattern).date()
+    except ValueError:
+        return None
+
+
 class Emulator:
     def __init__(self, environ, base_url, paygate_url):
         self.appid = environ.get('PAYGATE_WECHATPAY_APPID', '')
@@ -83,7 +117,7 @@ class Emulator:
         self.merchant_key = self._load(environ.get('PAYGATE_WECHATPAY_PRIVATE_KEY'))
         self.wechat_key = self._load(environ.get(SANDBOX_KEY))
         self.base_url = base_url
-        self.orders, self.refunds, self.used_codes = {}, {}, set()
+        self.orders, self.refunds, self.used_codes, self.bill_files = {}, {}, set(), {}
         self.lock = threading.Lock()
 
     @staticmethod
@@ -100,6 +134,9 @@ class Emulator:
                 ('GET', f'{PREFIX}/v3/pay/transactions/out-trade-no/', self.v3_query),
                 ('POST', f'{PREFIX}/v3/pay/transactions/out-trade-no/', self.v3_close),
                 ('POST', f'{PREFIX}/v3/refund/domestic/refunds', self.v3_refund),
+                ('GET', f'{PREFIX}/v3/bill/tradebill', self.v3_tradebill),
+                ('GET', f'{PREFIX}/v3/billdownload/file', self.v3_bill_file),
+                ('POST', f'{PREFIX}/pay/downloadbill', self.v2_downloadbill),
                 ('GET', f'{PREFIX}/cashier/', self.cashier),
                 ('POST', f'{PREFIX}/cashier/', self.pay),
                 ('POST', f'{PREFIX}/refund-notify/', self.finish_refund)]
@@ -153,6 +190,7 @@ class Emulator:
         with self.lock:
             self.orders[fields['out_trade_no']] = {
                 'version': 'v2', 'total': int(fields['total_fee']), 'openid': fields.get('openid', ''),
+                'body': fields.get('body', ''),
                 'notify_url': fields['notify_url'], 'sign_type': fields.get('sign_type', 'MD5'),
                 'state': 'NOTPAY', 'transaction_id': ''}
         return self._v2_answer({'result_code': 'SUCCESS', 'trade_type': 'JSAPI', 'prepay_id': prepay_id},
@@ -204,7 +242,8 @@ class Emulator:
                 return None
             refund = self.refunds.setdefault(out_refund_no, {
                 'out_trade_no': out_trade_no, 'out_refund_no': out_refund_no, 'amount': amount,
-                'refund_id': '503' + secrets.token_hex(12)})
+                'refund_id': '503' + secrets.token_hex(12), 'status': 'PROCESSING',
+                'created_at': datetime.now(BEIJING)})
             return refund
 
     # ---- API v3 -------------------------------------------------------------------------------
@@ -257,6 +296,7 @@ class Emulator:
         with self.lock:
             self.orders[body['out_trade_no']] = {
                 'version': 'v3', 'total': body['amount']['total'], 'openid': body['payer']['openid'],
+                'body': body.get('description', ''),
                 'notify_url': body['notify_url'], 'state': 'NOTPAY', 'transaction_id': ''}
         return self._v3_answer({'prepay_id': 'wx' + secrets.token_hex(16)})
 
@@ -307,6 +347,87 @@ class Emulator:
         return {'original_type': original_type, 'algorithm': 'AEAD_AES_256_GCM', 'nonce': nonce,
                 'associated_data': original_type, 'ciphertext': base64.b64encode(sealed).decode()}
 
+    # ---- bills (type ALL) -----------------------------------------------------------------------
+
+    def v3_tradebill(self, request):
+        refused = self._v3_refused(request)
+        if refused:
+            return refused
+        day = _bill_day(request.query.get('bill_date', ''), '%Y-%m-%d')
+        if day is None or request.query.get('bill_type', 'ALL') != 'ALL':
+            return self._v3_answer({'code': 'PARAM_ERROR',
+                                    'message': 'the sandbox serves bill_type ALL of a yyyy-MM-dd bill_date'}, 400)
+        text = self.bill_text(day)
+        if text is None:
+            return self._v3_answer({'code': 'NO_STATEMENT_EXIST', 'message': '账单文件不存在'}, 400)
+        raw, token = text.encode(), secrets.token_urlsafe(24)
+        with self.lock:
+            self.bill_files[token] = gzip.compress(raw) if request.query.get('tar_type') == 'GZIP' else raw
+        return self._v3_answer({'hash_type': 'SHA1', 'hash_value': hashlib.sha1(raw).hexdigest(),
+                                'download_url': f'{self.base_url}{PREFIX}/v3/billdownload/file?token={token}'})
+
+    def v3_bill_file(self, request):
+        """The file a download_url names; as at WeChat Pay, this answer is not signed."""
+        from localdev.sandbox import Answer, json_answer
+        refused = self._v3_refused(request)
+        if refused:
+            return refused
+        content = self.bill_files.get(request.query.get('token', ''))
+        if content is None:
+            return json_answer({'code': 'INVALID_REQUEST', 'message': '下载链接已过期'}, 400)
+        return Answer(200, content, 'application/octet-stream')
+
+    def v2_downloadbill(self, request):
+        """The bill itself (gzip with tar_type GZIP), or an unsigned FAIL."""
+        from localdev.sandbox import Answer
+        fields, refused = self._v2_request(request)
+        if refused:
+            return refused
+        day = _bill_day(fields.get('bill_date', ''), '%Y%m%d')
+        if day is None or fields.get('bill_type', 'ALL') != 'ALL':
+            return self._v2_answer({'return_code': 'FAIL', 'return_msg': 'invalid bill_date or bill_type',
+                                    'error_code': '20001'})
+        text = self.bill_text(day)
+        if text is None:
+            return self._v2_answer({'return_code': 'FAIL', 'return_msg': 'No Bill Exist', 'error_code': '20002'})
+        if fields.get('tar_type') == 'GZIP':
+            return Answer(200, gzip.compress(text.encode()), 'application/x-gzip')
+        return Answer(200, text, 'text/plain')
+
+    def bill_text(self, day):
+        """The ALL bill of China day `day`: orders paid and refunds made that day, or None."""
+        with self.lock:
+            payments = [(no, order) for no, order in self.orders.items()
+                        if order.get('paid_at') and order['paid_at'].date() == day]
+            refunds = [refund for refund in self.refunds.values() if refund['created_at'].date() == day]
+            rows = sorted([(order['paid_at'], self._payment_values(no, order)) for no, order in payments] +
+                          [(refund['created_at'], self._refund_values(refund)) for refund in refunds],
+                          key=lambda row: row[0])
+        if not rows:
+            return None
+        paid = sum(order['total'] for _, order in payments)
+        refunded = sum(refund['amount'] for refund in refunds)
+        fee = sum(_fee(order['total']) for _, order in payments) - sum(_fee(r['amount']) for r in refunds)
+        summary = [str(len(rows)), _yuan(paid), _yuan(refunded), '0.00', _yuan(fee) + '000', _yuan(paid),
+                   _yuan(refunded)]
+        return '\r\n'.join([BILL_HEADER, *(_backticked(values) for _, values in rows), BILL_SUMMARY,
+                             _backticked(summary)]) + '\r\n'
+
+    def _payment_values(self, out_trade_no, order):
+        total = _yuan(order['total'])
+        return [order['paid_at'].strftime('%Y-%m-%d %H:%M:%S'), self.appid, self.mch_id, '0', '',
+                order['transaction_id'], out_trade_no, order['openid'], 'JSAPI', 'SUCCESS', 'OTHERS', 'CNY',
+                total, '0.00', '0', '0', '0.00', '0.00', '', '', order['body'], '',
+                _yuan(_fee(order['total'])) + '000', FEE_RATE, total, '0.00', '']
+
+    def _refund_values(self, refund):
+        order, amount = self.orders[refund['out_trade_no']], _yuan(refund['amount'])
+        return [refund['created_at'].strftime('%Y-%m-%d %H:%M:%S'), self.appid, self.mch_id, '0', '',
+                order['transaction_id'], refund['out_trade_no'], order['openid'], 'JSAPI', 'REFUND', 'OTHERS',
+                'CNY', '0.00', '0.00', refund['refund_id'], refund['out_refund_no'], amount, '0.00', 'ORIGINAL',
+                refund['status'], order['body'], '', _yuan(-_fee(refund['amount'])) + '000', FEE_RATE, '0.00',
+                amount, '']
+
     # ---- the buyer's side: pay, and WeChat's notifications ------------------------------------
 
     def cashier(self, request):
@@ -318,10 +439,12 @@ class Emulator:
         return Answer(200, f'''<!doctype html><title>WeChat Pay sandbox</title>
 <h1>微信支付 sandbox ({order["version"]})</h1>
 <p>Order {html.escape(out_trade_no)}: ¥{order["total"] / 100:.2f}</p>
-<form method="post"><button>Pay</button></form>''', 'text/html')
+<form method="post"><button>Pay</button></form>
+<form method="post" action="?notify=drop"><button>Pay, but lose the notification</button></form>''', 'text/html')
 
     def pay(self, request):
-        """Pay the order: send Paygate WeChat's signed notification, show what it answered."""
+        """Pay the order: send Paygate WeChat's signed notification (unless ?notify=drop), show
+        what it answered."""
         from localdev.sandbox import json_answer
         out_trade_no = request.path.rsplit('/', 1)[-1]
         with self.lock:
@@ -330,6 +453,9 @@ class Emulator:
                 return json_answer({'error': f'no sandbox order {out_trade_no}'}, 404)
             order['state'] = 'SUCCESS'
             order['transaction_id'] = order['transaction_id'] or '42000' + secrets.token_hex(10)
+            order['paid_at'] = order.get('paid_at') or datetime.now(BEIJING)
+        if request.query.get('notify') == 'drop':
+            return json_answer({'dropped': order['notify_url'], 'transaction_id': order['transaction_id']})
         if order['version'] == 'v2':
             fields = {**V2_OK, 'appid': self.appid, 'mch_id': self.mch_id, 'nonce_str': secrets.token_hex(16),
                       'result_code': 'SUCCESS', 'openid': order['openid'], 'trade_type': 'JSAPI',
@@ -354,6 +480,7 @@ class Emulator:
         if refund is None:
             return json_answer({'error': 'no such sandbox refund'}, 404)
         order = self.orders[refund['out_trade_no']]
+        refund['status'] = 'SUCCESS'
         info = {'out_trade_no': refund['out_trade_no'], 'out_refund_no': refund['out_refund_no'],
                 'refund_id': refund['refund_id'], 'transaction_id': order['transaction_id'],
                 'refund_status': 'SUCCESS',

@@ -7,7 +7,8 @@ whose answers are verified over their raw response text.
 
 Modules: codec (what is signed, URL encoding), gateway (requests and
 answers), responses (raw answer parsing and verification), notify
-(notifications), certs (certificate-mode serial numbers).
+(notifications), certs (certificate-mode serial numbers), bill (the daily
+trade bill).
 """
 from chalicelib import clock, money, settings
 from chalicelib.errors import ProviderError

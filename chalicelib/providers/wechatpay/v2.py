@@ -1,7 +1,7 @@
 """WeChat Pay API v2 (XML; MD5 or HMAC-SHA256 with the API key). PROVIDERS.md §3.1.
 
 Requests: unifiedorder (JSAPI), orderquery, closeorder, refund (client
-certificate). Every reply's `return_code`, `sign`, `appid` and `mch_id` are
+certificate); downloadbill goes through `post` (wechatpay/bill.py). Every reply's `return_code`, `sign`, `appid` and `mch_id` are
 checked before anything in it is believed.
 """
 import hashlib
@@ -101,8 +101,12 @@ def refund(order, refund):
     return RefundResult(succeeded=False, provider_refund_id=fields.get('refund_id', ''))
 
 
-def _call(path, params, cert=None):
-    """POST a signed request; return the reply's fields once its signature and ids check out."""
+def post(path, params, cert=None):
+    """POST a signed request and return the reply as received.
+
+    For downloadbill, whose success is the bill file itself (neither XML nor
+    signed); every other call goes through _call.
+    """
     config = common.config()
     if config.key is None:
         raise ProviderError('PAYGATE_WECHATPAY_KEY is not configured (needed for API v2)')
@@ -110,9 +114,16 @@ def _call(path, params, cert=None):
     request = {'appid': config.appid, 'mch_id': config.mch_id, 'nonce_str': common.nonce(),
                'sign_type': sign_type, **params}
     request['sign'] = sign(request, key, sign_type)
-    reply = outbound.request('POST', config.base_url + path, cert=cert,
-                             data=xmlfields.build(request).encode('utf-8'),
-                             headers={'Content-Type': 'text/xml; charset=utf-8'})
+    return outbound.request('POST', config.base_url + path, cert=cert,
+                            data=xmlfields.build(request).encode('utf-8'),
+                            headers={'Content-Type': 'text/xml; charset=utf-8'})
+
+
+def _call(path, params, cert=None):
+    """POST a signed request; return the reply's fields once its signature and ids check out."""
+    reply = post(path, params, cert)
+    config = common.config()
+    key, sign_type = config.key.value, config.sign_type
     try:
         fields = xmlfields.parse(reply.content)
     except xmlfields.XMLError as exc:

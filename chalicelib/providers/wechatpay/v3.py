@@ -4,7 +4,8 @@ Requests carry the WECHATPAY2-SHA256-RSA2048 Authorization header, signed
 with the merchant's API private key over `METHOD\\nPATH?QUERY\\ntimestamp\\n
 nonce\\nbody\\n`. Replies and notifications are signed by WeChat Pay: with the
 WeChat Pay public key (serial `PUB_KEY_ID_...`) or with a platform
-certificate (hex serial); both are accepted at once.
+certificate (hex serial); both are accepted at once. A bill file is the one
+reply WeChat Pay does not sign (`fetch`): its SHA1 is given with its URL.
 """
 import json
 from urllib.parse import quote, urlsplit
@@ -177,6 +178,22 @@ def refresh_certificates():
     return sorted(found)
 
 
+def get(path):
+    """A signed GET (path with its query) whose verified JSON reply is returned."""
+    return _call('GET', path)
+
+
+def fetch(url):
+    """The bytes at `url` (a bill's download_url): a signed GET whose reply WeChat Pay does not
+    sign; the caller checks the hash it was given with the URL."""
+    reply = _request('GET', url)
+    if reply.status_code != 200:
+        code, message = _error(reply)
+        raise ProviderError(f'{code}: {message}', code=code,
+                            retryable=reply.status_code >= 500 or reply.status_code == 429)
+    return reply.content
+
+
 def _call(method, path, body=None):
     """A signed request whose signed 2xx reply is returned as JSON; anything else raises."""
     reply = _send(method, path, body)
@@ -189,10 +206,13 @@ def _call(method, path, body=None):
 
 
 def _send(method, path, body=None):
+    return _request(method, common.config().base_url + path, body)
+
+
+def _request(method, url, body=None):
     config = common.config()
     if config.private_key is None or config.apiv3_key is None:
         raise ProviderError('API v3 keys are not configured (PAYGATE_WECHATPAY_PRIVATE_KEY, _APIV3_KEY)')
-    url = config.base_url + path
     raw = json.dumps(body, ensure_ascii=False, separators=(',', ':')).encode('utf-8') if body else b''
     headers = {'Accept': 'application/json', 'User-Agent': 'paygate',
                'Authorization': authorization(method, url, raw, config.mch_id, config.cert_serial,
