@@ -6,7 +6,7 @@ from chalicelib.errors import ProviderError
 from chalicelib.providers.alipay import bill
 from chalicelib.providers.bill import Bill, BillError, BillLine, NoBill
 from tests import alipay_sdk
-from tests.alipay_fixtures import alipay_env, alipay_keys, expect_gateway  # noqa: F401
+from tests.alipay_fixtures import expect_gateway
 from tests.bill_fixtures import BILL_DATE, alipay_texts, alipay_zip
 
 PAY_1, PAY_2, PAY_3 = ('pg20261122091520a1b2c3d4e5f6', 'pg20261122123955b7c8d9e0f1a2',
