@@ -29,9 +29,6 @@ class Settings:
         self.origin = origin
         self.base_dir = Path(base_dir)
 
-    def raw(self, name):
-        return self.values.get(name)
-
     def get(self, name, default=None):
         value = self.values.get(name)
         if value is None or value == '':
@@ -49,11 +46,8 @@ class Settings:
             raise CliError(f'{name} is not set in {self.origin}')
         return value
 
-    def path_of(self, reference):
-        return self.base_dir / reference
-
     def _read(self, name, relative):
-        path = self.path_of(relative)
+        path = self.base_dir / relative
         try:
             return path.read_text()
         except OSError:
