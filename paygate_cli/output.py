@@ -33,9 +33,9 @@ def text(value):
 
 def coloured(value, width=0):
     """`value` padded to `width`, coloured by what it says (statuses)."""
-    shown = text(value).ljust(width)
-    colour = STATUS_COLOURS.get(text(value))
-    return click.style(shown, fg=colour) if colour else shown
+    shown = text(value)
+    colour = STATUS_COLOURS.get(shown)
+    return (click.style(shown, fg=colour) if colour else shown) + ' ' * (width - len(shown))
 
 
 def mark(ok):
@@ -51,7 +51,8 @@ def pairs(mapping, indent=''):
     flat = fields.flatten(mapping)
     width = max((len(name) for name in flat), default=0)
     for name, value in flat.items():
-        click.echo(f'{indent}{click.style(name.ljust(width), dim=True)}  {coloured(value)}'.rstrip())
+        padding = ' ' * (width - len(name) + 2)
+        click.echo(f'{indent}{click.style(name, dim=True)}{padding}{coloured(value)}'.rstrip())
 
 
 def table(rows, columns, indent=''):

@@ -154,6 +154,8 @@ def test_trigger_reads_a_keys_file_for_a_deployed_stage(run, tmp_path):
 
 
 def test_cloudmarket_actions_drive_an_instance(run):
+    verified = paygate_json(run, 'trigger', 'cloudmarket', 'verifyInterface')
+    assert json.loads(verified['answers'][0]['body']) == {'echoback': verified['fields']['echoback']}
     created = paygate_json(run, 'trigger', 'cloudmarket', 'createInstance', '--trial')
     instance = created['instance']
     sign_id = instance['sign_id']

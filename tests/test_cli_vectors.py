@@ -1,5 +1,5 @@
-"""The CLI's provider signers against the protocol reference's vectors (PROVIDERS.md) and
-independent implementations, so the CLI and the gateway cannot agree on a shared mistake."""
+"""The CLI's provider signers against the protocol reference's vectors and independent
+implementations, so that the CLI and the gateway cannot agree on a shared mistake."""
 import hashlib
 import json
 from datetime import datetime, timezone

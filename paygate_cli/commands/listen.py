@@ -1,5 +1,6 @@
 """`paygate listen`: receive Paygate's webhooks on this machine (or follow GET /events) and print them."""
 import json
+import signal
 import threading
 import time
 from datetime import datetime, timezone
@@ -40,6 +41,7 @@ def listen(ctx, port, secrets, forward_to, poll, interval, order_id, count):
       PAYGATE_WEBHOOKS='[{"id": "listen", "url": "http://127.0.0.1:8400/",
                           "secrets": ["whsec_sandbox_local"]}]' make run
     """
+    _stop_on_signals()
     if poll:
         if forward_to:
             raise UsageProblem('--forward-to needs deliveries: it does not go with --poll')
@@ -48,6 +50,15 @@ def listen(ctx, port, secrets, forward_to, poll, interval, order_id, count):
         if order_id:
             raise UsageProblem('--order goes with --poll')
         _receive(ctx, port, list(secrets) or _stage_secrets(ctx), forward_to, count)
+
+
+def _stop_on_signals():
+    """Ctrl-C and SIGTERM stop listening, also when a shell started it in the background
+    (where SIGINT is ignored)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _stage_secrets(ctx):

@@ -117,8 +117,8 @@ def _show(report, prepared, explain, subject_name):
         click.echo(f'{output.mark(answer["accepted"])} Paygate answered {answer["status"]} {body}  ({verdict})')
     after = report[subject_name]
     if subject_name == 'order':
-        click.echo(f'order {after["order_id"]} is now {output.coloured(after["status"])}'
-                   f' (refunded {after["refunded_amount"]} of {after["amount"]} fen)')
+        refunded = f', {after["refunded_amount"]} of {after["amount"]} fen refunded' if after['refunded_amount'] else ''
+        click.echo(f'order {after["order_id"]} is now {output.coloured(after["status"])}{refunded}')
     elif after:
         click.echo(f'instance {after["sign_id"]} is {output.coloured(after["status"])}, '
                    f'expires {after["expires_at"]}')

@@ -1,4 +1,4 @@
-"""Alipay's asynchronous notification, as Alipay sends it (PROVIDERS.md §4.3).
+"""Alipay's asynchronous notification, as Alipay sends it.
 
 A POST form in UTF-8; `sign` is the Base64 SHA256withRSA signature, by the
 Alipay private key, of every other non-empty field but `sign_type`, sorted by

@@ -1,4 +1,4 @@
-"""Tencent Cloud Marketplace's SaaS deliveries, as the marketplace sends them (PROVIDERS.md §2).
+"""Tencent Cloud Marketplace's SaaS deliveries, as the marketplace sends them.
 
 A POST of a JSON body to the delivery URL with `signature`, `timestamp` and
 `eventId` in the query string: signature = lower-case hex SHA-256 of the

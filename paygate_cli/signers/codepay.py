@@ -1,4 +1,4 @@
-"""Codepay's payment notification, as Codepay's PHP sends it (PROVIDERS.md §5.2).
+"""Codepay's payment notification, as Codepay's PHP sends it.
 
 A POST form; `sign` is the lower-case hex MD5 of every other non-empty field,
 sorted by name, joined as k=v with &, followed directly by the key. `price` is

@@ -1,4 +1,4 @@
-"""Tencent Midas's delivery (发货) callback, as Tencent calls it (PROVIDERS.md §1.4-1.6).
+"""Tencent Midas's delivery (发货) callback, as Tencent calls it.
 
 A GET to the delivery URL. `sig` is the OpenAPI V3 signature: every other
 parameter, each value first encoded the callback's way (bytes outside

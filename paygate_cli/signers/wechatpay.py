@@ -1,5 +1,4 @@
-"""WeChat Pay's payment and refund notifications, API v2 and v3, as WeChat Pay sends them
-(PROVIDERS.md §3.1, §3.2).
+"""WeChat Pay's payment and refund notifications, API v2 and v3, as WeChat Pay sends them.
 
 v2, XML to /notify/wechatpay: a payment's `sign` covers every other non-empty
 field, sorted, k=v joined by &, then `&key=<API v2 key>`: upper-case hex MD5,
