@@ -2,10 +2,11 @@
 through Paygate's own routes, the API commands, and `listen` receiving the local worker's deliveries."""
 import json
 import os
-import select
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -207,30 +208,41 @@ def test_doctor_finds_the_local_stage_healthy(run):
 
 
 class Process:
-    """`paygate` as a real process, its output read as it comes."""
+    """`paygate` as a real process, its output read line by line as it comes."""
 
     def __init__(self, *args):
         command = Path(sys.executable).with_name('paygate')
         self.process = subprocess.Popen([str(command), *args], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, env=_cli_environment())
+        self.lines = {'stdout': queue.Queue(), 'stderr': queue.Queue()}
+        for name, lines in self.lines.items():
+            threading.Thread(target=_pass_lines, args=(getattr(self.process, name), lines), daemon=True).start()
 
     def line_with(self, stream, text, timeout=30):
-        pipe = getattr(self.process, stream)
         deadline = time.monotonic() + timeout
+        seen = []
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([pipe], [], [], 0.5)
-            if ready:
-                line = pipe.readline()
-                if text in line:
-                    return line
-                if not line:
-                    break
+            try:
+                line = self.lines[stream].get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            if text in line:
+                return line
+            seen.append(line)
         self.process.kill()
-        raise AssertionError(f'no {text!r} on {stream}: {self.process.communicate()}')
+        raise AssertionError(f'no {text!r} on {stream}, only {seen}')
 
     def interrupt(self):
         self.process.send_signal(signal.SIGINT)
         return self.process.wait(timeout=15)
+
+
+def _pass_lines(pipe, lines):
+    for line in pipe:
+        lines.put(line)
+    lines.put(None)
 
 
 def _cli_environment():
