@@ -42,12 +42,7 @@ def trigger(ctx, provider, state, target, amount, refund_no, version, trial, tam
     Exit status 0 when Paygate accepts it, 1 when it refuses it.
     """
     signer = signers.load(provider)
-    if state not in signer.STATES:
-        raise UsageProblem(f'{provider} sends no {state!r} notification; it sends {", ".join(signer.STATES)}')
-    if version and provider != 'wechatpay':
-        raise UsageProblem('--version is for wechatpay')
-    if amount is not None and state not in ('paid', 'refunded'):
-        raise UsageProblem(f'--amount is for paid and refunded notifications, not {state}')
+    _check_options(provider, signer, state, amount, version, trial)
     paygate = ctx.paygate()
     subject = _subject(paygate, signer, provider, target)
     options = signers.Options(amount=amount, version=version, trial=trial, paygate_path=ctx.paygate_path,
@@ -55,22 +50,30 @@ def trigger(ctx, provider, state, target, amount, refund_no, version, trial, tam
     prepared = signer.build(subject, state, ctx.settings(), options)
     fields = tampered(prepared.fields, tamper) if tamper else prepared.fields
     outgoing = prepared.render(fields)
-    changed = tamper.partition('=')[0] if tamper else None
     answers = [paygate.send(outgoing) for _ in range(1 + duplicate)]
-    accepted = [signer.accepted(answer) for answer in answers]
-    after = _after(paygate, signer, subject, answers[0])
+    changed = tamper.partition('=')[0] if tamper else None
     report = {'notification': prepared.description, 'method': outgoing.method,
               'url': outgoing.url(paygate.url), 'fields': fields, 'encrypted': prepared.encrypted,
-              'signed_over': prepared.signed_over,
-              'tampered': {changed: fields[changed]} if changed else None,
-              'answers': [{'status': a.status, 'body': a.body, 'accepted': ok} for a, ok in zip(answers, accepted)],
-              signer.SUBJECT: after}
+              'signed_over': prepared.signed_over, 'tampered': {changed: fields[changed]} if changed else None,
+              'answers': [{'status': a.status, 'body': a.body, 'accepted': signer.accepted(a)} for a in answers],
+              signer.SUBJECT: _after(paygate, signer, subject, answers[0])}
     if ctx.json:
         output.as_json(report)
     else:
-        _show(report, prepared, explain, signer.SUBJECT)
-    if not all(accepted):
+        _show(report, explain, signer.SUBJECT)
+    if not all(answer['accepted'] for answer in report['answers']):
         raise click.exceptions.Exit(1)
+
+
+def _check_options(provider, signer, state, amount, version, trial):
+    if state not in signer.STATES:
+        raise UsageProblem(f'{provider} sends no {state!r} notification; it sends {", ".join(signer.STATES)}')
+    if version and provider != 'wechatpay':
+        raise UsageProblem('--version is for wechatpay')
+    if trial and state != 'createInstance':
+        raise UsageProblem('--trial is for cloudmarket createInstance')
+    if amount is not None and state not in ('paid', 'refunded'):
+        raise UsageProblem(f'--amount is for paid and refunded notifications, not {state}')
 
 
 def _subject(paygate, signer, provider, target):
@@ -100,21 +103,21 @@ def _created_sign_id(answer):
         return None
 
 
-def _show(report, prepared, explain, subject_name):
+def _show(report, explain, subject_name):
     output.heading(f'{report["notification"]}: {report["method"]} {report["url"]}')
     output.pairs(report['fields'], indent='  ')
-    if prepared.encrypted:
+    if report['encrypted']:
         click.echo('  encrypted in it:')
-        output.pairs(prepared.encrypted, indent='    ')
+        output.pairs(report['encrypted'], indent='    ')
     if report['tampered']:
         ((name, value),) = report['tampered'].items()
         click.echo(click.style(f'  tampered after signing: {name} = {value}', fg='yellow'))
     if explain:
-        click.echo(f'  signed over: {prepared.signed_over}')
+        click.echo(f'  signed over: {report["signed_over"]}')
     for answer in report['answers']:
         verdict = 'accepted' if answer['accepted'] else 'refused'
-        body = answer['body'] if answer['body'] else '(empty)'
-        click.echo(f'{output.mark(answer["accepted"])} Paygate answered {answer["status"]} {body}  ({verdict})')
+        click.echo(f'{output.mark(answer["accepted"])} Paygate answered {answer["status"]} '
+                   f'{answer["body"] or "(empty)"}  ({verdict})')
     after = report[subject_name]
     if subject_name == 'order':
         refunded = f', {after["refunded_amount"]} of {after["amount"]} fen refunded' if after['refunded_amount'] else ''

@@ -59,12 +59,10 @@ def version_of(order, options, settings):
 def build(order, state, settings, options):
     version = version_of(order, options, settings)
     facts = _facts(order, state, settings, options)
-    if version == 'v2':
-        prepared = _v2_payment(order, facts, settings) if state == 'paid' else _v2_refund(facts, settings)
-    else:
-        prepared = _v3(state, facts, settings, options)
-    prepared.description = f'WeChat Pay {version} {state} notification for order {order["order_id"]}'
-    return prepared
+    facts['description'] = f'WeChat Pay {version} {state} notification for order {order["order_id"]}'
+    if version == 'v3':
+        return _v3(state, facts, settings, options)
+    return _v2_payment(order, facts, settings) if state == 'paid' else _v2_refund(facts, settings)
 
 
 def _facts(order, state, settings, options):
@@ -96,7 +94,7 @@ def _v2_payment(order, facts, settings):
         fields['sign_type'] = sign_type
     fields['sign'] = v2_sign(fields, settings.require(V2_KEY), sign_type)
     signed_over = f'{v2_signed_text(fields)}&key=<{V2_KEY}>  ({sign_type})'
-    return Prepared('', fields, signed_over, _v2_render)
+    return Prepared(facts['description'], fields, signed_over, _v2_render)
 
 
 def _v2_refund(facts, settings):
@@ -112,7 +110,7 @@ def _v2_refund(facts, settings):
     fields = {'return_code': 'SUCCESS', 'appid': facts['appid'], 'mch_id': facts['mch_id'],
               'nonce_str': crypto.random_text(32), 'req_info': base64.b64encode(sealed).decode('ascii')}
     signed_over = f'not signed: req_info is AES-256-ECB under the hex MD5 of <{V2_KEY}>'
-    return Prepared('', fields, signed_over, _v2_render, encrypted=info)
+    return Prepared(facts['description'], fields, signed_over, _v2_render, encrypted=info)
 
 
 def _v3(state, facts, settings, options):
@@ -145,7 +143,8 @@ def _v3(state, facts, settings, options):
                'Wechatpay-Signature': crypto.rsa_sign(key, message),
                'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048'}
     signed_over = message.decode('utf-8').replace('\n', '\\n')
-    return Prepared('', {**flatten(body), **headers}, signed_over, _v3_render, encrypted=resource)
+    return Prepared(facts['description'], {**flatten(body), **headers}, signed_over, _v3_render,
+                    encrypted=resource)
 
 
 def _sealed(resource, kind, apiv3_key):
