@@ -6,9 +6,11 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test compensate bench package system-tools clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# The `paygate` CLI (pyproject.toml) is installed editable, from the setuptools chalice brings.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps -e .
 	touch $@
 
 # DynamoDB Local needs Java 17+ and npm (to fetch it); install them if missing.

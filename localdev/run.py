@@ -5,6 +5,8 @@ PAYGATE_DYNAMODB_ENDPOINT names another DynamoDB endpoint, creates the
 table, starts the provider sandbox on 127.0.0.1:8001 (with a merchant webhook
 receiver), a worker thread that delivers webhooks and runs compensation,
 then serves the app.
+PAYGATE_WEBHOOKS in the environment replaces the stage's webhook endpoints
+(e.g. to deliver to `paygate listen`).
 Ctrl-C stops everything it started.
 """
 import argparse
@@ -48,6 +50,8 @@ def main(argv=None):
             endpoint = engine.endpoint
         os.environ.update(client_environment(endpoint))
         stage_env = _on_ports(stage_environment(args.stage), args.port, args.sandbox_port)
+        if os.environ.get('PAYGATE_WEBHOOKS'):
+            stage_env['PAYGATE_WEBHOOKS'] = os.environ['PAYGATE_WEBHOOKS']
         stage_env.update(generated_environment({**os.environ, **stage_env}))
         _prepare(stage_env)
         paygate_url = f'http://{HOST}:{args.port}'

@@ -1,56 +1,17 @@
 """The README's run command, as a new user meets it: a real process, real ports, Ctrl-C."""
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 
 import requests
 
-from localdev import PROJECT_ROOT
-from localdev.ports import free_port
 from localdev.server import stage_environment
 from tests.helpers import codepay_sign
+from tests.local_run import RunCommand
 
 LOCAL = stage_environment('local')
 PK = {'X-Api-Key': LOCAL['PAYGATE_PUBLISHABLE_KEYS']}
 SK = {'Authorization': f'Bearer {LOCAL["PAYGATE_SECRET_KEYS"]}'}
-
-
-class RunCommand:
-    def __init__(self, data_dir, extra_env=None, sigint_ignored=False):
-        """`sigint_ignored`: started the way a non-interactive shell starts a background job."""
-        self.port, self.sandbox_port = free_port(), free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(('PAYGATE_', 'AWS_'))}
-        env.update(extra_env or {})
-        self.process = subprocess.Popen(
-            [sys.executable, '-m', 'localdev.run', '--port', str(self.port),
-             '--sandbox-port', str(self.sandbox_port), '--data-dir', str(data_dir)],
-            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
-        self.output = []
-        self._wait_for('Serving on')
-        self.url = f'http://127.0.0.1:{self.port}'
-
-    def _wait_for(self, text, timeout=120):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line and self.process.poll() is not None:
-                break
-            self.output.append(line)
-            if text in line:
-                return
-        self.stop()
-        raise AssertionError('run command did not start:\n' + ''.join(self.output))
-
-    def stop(self, signum=signal.SIGINT):
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-            self.process.wait(timeout=30)
-        self.output.append(self.process.stdout.read())
-        return ''.join(self.output)
 
 
 def wait_until_delivered(url, attempts=100):

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from localdev.ports import free_port
-from localdev.sandbox import Sandbox, generated_environment
+from localdev.sandbox import Sandbox
 from localdev.server import BackgroundServer, create_server
 from tests.conftest import PK, SK
 from tests.wechatpay_fixtures import APPID, KEY, private_pem, rsa_verify, v2_sign
@@ -25,7 +25,8 @@ def running(wechatpay_env, wechatpay_keys, moto_table, http_mock, paygate_env):
                     'PAYGATE_WECHATPAY_LOGIN_URL': f'{sandbox_url}/wechatpay',
                     'PAYGATE_WECHATPAY_CLIENT_CERT': wechatpay_keys.platform_cert,
                     'PAYGATE_WECHATPAY_CLIENT_KEY': private_pem(wechatpay_keys.platform)}
-        wechatpay_env(version=version, sign_type=sign_type, **settings, **generated_environment({}))
+        wechatpay_env(version=version, sign_type=sign_type, **settings,
+                      PAYGATE_SANDBOX_WECHATPAY_KEY=private_pem(wechatpay_keys.wechat))
         return Sandbox(dict(os.environ), int(sandbox_url.rsplit(':', 1)[1]), paygate_url)
 
     with BackgroundServer(server):
@@ -80,7 +81,7 @@ def test_sandbox_refuses_bad_signatures(running, wechatpay_keys):
         assert '<return_code><![CDATA[FAIL]]></return_code>' in answer.text
         from chalicelib.providers.wechatpay import v3
         url = f'{sandbox_url}/wechatpay/v3/pay/transactions/jsapi'
-        header = v3.authorization('POST', url, b'{}', '1900000109', 'S', private_pem(wechatpay_keys.merchant),
+        header = v3.authorization('POST', url, b'{}', '1900000109', 'S', private_pem(wechatpay_keys.platform),
                                   str(int(time.time())), 'n')
         refused = requests.post(url, data=b'{}', headers={'Authorization': header}, timeout=10)
         assert refused.status_code == 401 and refused.json()['code'] == 'SIGN_ERROR'

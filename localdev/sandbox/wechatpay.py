@@ -2,8 +2,12 @@
 
 Written from PROVIDERS.md §3 independently of chalicelib, the way WeChat's
 side would do it (hashlib/hmac for v2, `cryptography` for RSA and AES).
-The sandbox plays WeChat Pay in public-key mode: it makes up a WeChat Pay key
-pair (and the merchant's, unless one is configured) for each run.
+The sandbox plays WeChat Pay in public-key mode. `make_keys` generates two
+throw-away RSA key pairs once, in .local/wechatpay-sandbox/ (git-ignored): the
+merchant's (Paygate signs with it; the local stage reads it through a `file:`
+reference) and the sandbox "WeChat Pay"'s (the emulator signs its answers and
+notifications with it, Paygate verifies with its public half). They are
+sandbox keys only and never leave this machine.
 
     GET  /wechatpay/sns/jscode2session          code -> openid (`invalid` -> 40029; a code works once)
     POST /wechatpay/pay/unifiedorder|orderquery|closeorder, /wechatpay/secapi/pay/refund     (v2)
@@ -28,13 +32,19 @@ import hmac
 import html
 import json
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import requests
 
+from localdev import LOCAL_DIR, PROJECT_ROOT
+
 PREFIX = '/wechatpay'
+KEYS_DIR = 'wechatpay-sandbox'
 SANDBOX_KEY = 'PAYGATE_SANDBOX_WECHATPAY_KEY'
 BEIJING = timezone(timedelta(hours=8))
 V2_OK = {'return_code': 'SUCCESS', 'return_msg': 'OK'}
@@ -46,31 +56,40 @@ BILL_SUMMARY = '总交易单数,应结订单总金额,退款总金额,充值券�
 
 
 def generated_environment(environ):
-    """Throw-away keys for this run: WeChat Pay's key pair and, if none is set, the merchant's."""
-    generated = {}
-    if not environ.get('PAYGATE_WECHATPAY_PRIVATE_KEY'):
-        generated['PAYGATE_WECHATPAY_PRIVATE_KEY'] = _pem(_new_key())
-    if not environ.get(SANDBOX_KEY):
-        key = _new_key()
-        generated[SANDBOX_KEY] = _pem(key)
-        generated['PAYGATE_WECHATPAY_PUBLIC_KEY'] = key.public_key().public_bytes(
-            _serialization().Encoding.PEM, _serialization().PublicFormat.SubjectPublicKeyInfo).decode()
-    return generated
+    """The local stage reads the sandbox keys from files (`file:` references): make them once."""
+    make_keys(LOCAL_DIR)
+    return {}
 
 
-def _serialization():
+def make_keys(local_dir):
+    """Generate the sandbox key pairs (merchant and "WeChat Pay") once; return their directory."""
     from cryptography.hazmat.primitives import serialization
-    return serialization
-
-
-def _new_key():
     from cryptography.hazmat.primitives.asymmetric import rsa
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    target = Path(local_dir) / KEYS_DIR
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix='.wechatpay-sandbox-'))
+    for owner in ('merchant', 'wechatpay'):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        (staging / f'{owner}_private_key.pem').write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (staging / f'{owner}_public_key.pem').write_bytes(key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    try:
+        staging.rename(target)
+    except OSError:  # another process made them first
+        shutil.rmtree(staging)
+    return target
 
 
-def _pem(key):
-    s = _serialization()
-    return key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode()
+def _read_key(value):
+    """A private key from PEM text or a `file:` reference (from the project root), or None."""
+    from cryptography.hazmat.primitives import serialization
+    if value and value.startswith('file:'):
+        path = PROJECT_ROOT / value[len('file:'):]
+        value = path.read_text() if path.is_file() else None
+    return serialization.load_pem_private_key(value.encode(), password=None) if value else None
 
 
 def v2_sign(fields, key, sign_type='MD5'):
@@ -114,15 +133,12 @@ class Emulator:
         self.key = environ.get('PAYGATE_WECHATPAY_KEY', '')
         self.apiv3_key = environ.get('PAYGATE_WECHATPAY_APIV3_KEY', '')
         self.public_key_id = environ.get('PAYGATE_WECHATPAY_PUBLIC_KEY_ID', '')
-        self.merchant_key = self._load(environ.get('PAYGATE_WECHATPAY_PRIVATE_KEY'))
-        self.wechat_key = self._load(environ.get(SANDBOX_KEY))
+        self.merchant_key = _read_key(environ.get('PAYGATE_WECHATPAY_PRIVATE_KEY'))
+        self.wechat_key = _read_key(environ.get(SANDBOX_KEY)
+                                    or f'file:{LOCAL_DIR / KEYS_DIR / "wechatpay_private_key.pem"}')
         self.base_url = base_url
         self.orders, self.refunds, self.used_codes, self.bill_files = {}, {}, set(), {}
         self.lock = threading.Lock()
-
-    @staticmethod
-    def _load(pem):
-        return _serialization().load_pem_private_key(pem.encode(), password=None) if pem else None
 
     def routes(self):
         return [('GET', f'{PREFIX}/sns/jscode2session', self.login),

@@ -1,0 +1,1 @@
+"""The `paygate` subcommands, one module per concern."""
