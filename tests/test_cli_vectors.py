@@ -125,6 +125,9 @@ def test_midas_make_sig_matches_the_reference_vectors():
            'appmode': '1', 'app_metadata': 'ord_20231115_0001', 'format': 'json'}
     assert midas.make_sig('GET', '/v3/r/mpay/buy_goods_m', buy,
                           'SANDBOXAPPKEY0000000000000000000') == 'uENdwBb3GzjZfY7X7yz9ksioT9E='
+    # The official PHP SDK's strtr($secret, '-_', '+/'): HMAC key 'Sandbox+Midas/AppKey+0000/00000000&'.
+    assert midas.make_sig('GET', '/v3/r/mpay/buy_goods_m', buy,
+                          'Sandbox-Midas_AppKey-0000_00000000') == '9aix1R8OprRI93aB5LLsMkrDVgU='
 
 
 def test_midas_callback_encoding_follows_encode_value():

@@ -15,7 +15,7 @@ from chalicelib.providers.alipay import bill as alipay_bill
 from chalicelib.providers.bill import CHINA, BillLine, NoBill
 from chalicelib.providers.wechatpay import bill as wechat_bill
 from localdev.ports import free_port
-from localdev.sandbox import Sandbox, alipay as alipay_emulator, generated_environment
+from localdev.sandbox import Sandbox, alipay as alipay_emulator
 from localdev.server import BackgroundServer, create_server
 from tests.conftest import PK, SK, reset_caches
 from tests.wechatpay_fixtures import OPENID, private_pem
@@ -64,7 +64,7 @@ def wechat_running(wechatpay_env, wechatpay_keys, moto_table, http_mock):
                       PAYGATE_WECHATPAY_URL=f'http://127.0.0.1:{sandbox_port}/wechatpay',
                       PAYGATE_WECHATPAY_CLIENT_CERT=wechatpay_keys.platform_cert,
                       PAYGATE_WECHATPAY_CLIENT_KEY=private_pem(wechatpay_keys.platform),
-                      **generated_environment({}))
+                      PAYGATE_SANDBOX_WECHATPAY_KEY=private_pem(wechatpay_keys.wechat))
         return Sandbox(dict(os.environ), sandbox_port, paygate_url)
 
     with BackgroundServer(server):

@@ -4,7 +4,7 @@ A GET to the delivery URL. `sig` is the OpenAPI V3 signature: every other
 parameter, each value first encoded the callback's way (bytes outside
 0-9 a-z A-Z ! * ( ) become %XX), sorted, joined as k=v with &; the source is
 GET & rawurlencode(path) & rawurlencode(that); sig = Base64 HMAC-SHA1 keyed
-with the appkey followed by &. The path is the delivery URL's, as set in the
+with strtr(appkey, "-_", "+/") followed by &. The path is the delivery URL's, as set in the
 Midas console.
 
 The callback names the order by `token` (buy_goods_m's, the order's
@@ -53,8 +53,9 @@ def source(method, path, params):
 
 
 def make_sig(method, path, params, appkey):
-    """SnsSigCheck::makeSig: Base64 HMAC-SHA1 of the source, keyed with appkey + '&'."""
-    mac = hmac.new((appkey + '&').encode('utf-8'), source(method, path, params).encode('utf-8'), hashlib.sha1)
+    """SnsSigCheck::makeSig: Base64 HMAC-SHA1 of the source, keyed with strtr(appkey, '-_', '+/') + '&'."""
+    secret = appkey.replace('-', '+').replace('_', '/')
+    mac = hmac.new((secret + '&').encode('utf-8'), source(method, path, params).encode('utf-8'), hashlib.sha1)
     return base64.b64encode(mac.digest()).decode('ascii')
 
 
