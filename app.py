@@ -14,6 +14,8 @@ app.log.setLevel(logging.INFO)
 settings.get()
 
 ANY = ['*/*']
+# Replaced by the table's stream in the packaged template (deploy/template.py); unused locally.
+LOCAL_STREAM = 'arn:aws:dynamodb:us-east-1:000000000000:table/paygate-local/stream/local'
 
 
 def _handlers():
@@ -61,8 +63,16 @@ def resend_event(event_id):
     return _handlers().resend_event(app.current_request, event_id)
 
 
+@app.on_dynamodb_record(stream_arn=os.environ.get('PAYGATE_TABLE_STREAM_ARN', LOCAL_STREAM), batch_size=10)
+def deliver_new_events(event):
+    """First delivery attempts: new delivery rows from the table's stream (filtered in the template)."""
+    from chalicelib.webhooks import worker
+    worker.handle_stream([record.keys for record in event])
+
+
 @app.on_sqs_message(queue=os.environ.get('PAYGATE_WEBHOOK_QUEUE', 'paygate-webhooks'), batch_size=1)
 def deliver_webhooks(event):
+    """Delayed retries (and resends) of webhook deliveries."""
     from chalicelib.webhooks import worker
     for record in event:
         worker.handle_message(record.body)
@@ -137,5 +147,6 @@ def notify_wechatpay_v3():
 
 
 @app.schedule(Rate(12, unit=Rate.HOURS))
-def refresh_wechatpay_certificates(event):
-    return _handlers().refresh_wechatpay_certificates()
+def refresh_certificates(event):
+    """Providers' rotating platform certificates (WeChat Pay API v3), downloaded and kept."""
+    return _handlers().refresh_certificates()

@@ -61,7 +61,7 @@ def insert_open_order(out_trade_no):
 
 def codepay_body(out_trade_no, pay_no):
     from urllib.parse import urlencode
-    from chalicelib.providers import codepay
+    from chalicelib.providers.codepay import sign as codepay
     fields = {'pay_id': out_trade_no, 'money': '6.00', 'pay_no': pay_no, 'type': '1'}
     fields['sign'] = codepay.sign(fields, CODEPAY_KEY)
     return urlencode(fields).encode()

@@ -2,11 +2,13 @@
 import base64
 import re
 
-from chalicelib import clock, events, store
+from chalicelib import clock, events, ordermodel
 from chalicelib.errors import ApiError, invalid, not_found
+from chalicelib.store import deliveries as delivery_store
+from chalicelib.store import events as event_store
 
 MAX_LIMIT = 100
-_CURSOR = re.compile(r'\A[0-9TZ:-]{20}#evt_[0-9a-f]{24}\Z')
+_CURSOR = re.compile(r'\A[0-9TZ:.-]{27}#evt_[0-9a-f]{24}\Z')
 
 
 def list_events(params):
@@ -22,11 +24,22 @@ def list_events(params):
             return False
         return delivered is None or (events.delivery_status(item) in ('delivered', 'no_endpoints')) == delivered
 
-    subject = params.get('order_id') or params.get('instance_id')
-    found, last = store.list_events(subject, limit, after, keep)
+    found, last = event_store.listing(_subject(params), limit, after, keep)
     next_cursor = base64.urlsafe_b64encode(last.encode('ascii')).decode('ascii') if last else None
     return {'data': [events.view(item) for item in found], 'next_cursor': next_cursor,
             'has_more': next_cursor is not None}
+
+
+def _subject(params):
+    """The subject to list the events of: an order (by its id) or a marketplace instance."""
+    if params.get('order_id'):
+        out_trade_no = ordermodel.trade_no_of(params['order_id'])
+        if out_trade_no is None:
+            raise invalid('order_id is not an order id', 'order_id')
+        return events.order_subject(out_trade_no)
+    if params.get('instance_id'):
+        return events.instance_subject(params['instance_id'])
+    return None
 
 
 def _position(cursor):
@@ -44,7 +57,7 @@ def _position(cursor):
 
 def get_event(event_id):
     """The event with each delivery and every attempt (time, status, latency, response)."""
-    records = store.event_records(event_id) if _valid_id(event_id) else []
+    records = event_store.records(event_id) if _valid_id(event_id) else []
     event = next((r for r in records if r['sk'] == 'EVENT'), None)
     if event is None:
         raise not_found(f'no event {event_id}')
@@ -64,9 +77,10 @@ def resend(event_id):
     now = clock.rfc3339(clock.now())
     fresh = [{'event_id': event_id, 'endpoint_id': e.id, 'state': 'pending', 'attempts': 0,
               'due_at': now} for e in wanted]
-    store.reset_deliveries(event_id, fresh, {'endpoint_count': len(fresh),
-                                             'pending_deliveries': len(fresh), 'failed_deliveries': 0})
-    queue.announce({'id': event_id, 'deliveries': fresh})
+    delivery_store.reset(event_id, fresh, {'endpoint_count': len(fresh), 'pending_deliveries': len(fresh),
+                                           'failed_deliveries': 0})
+    for delivery in fresh:
+        queue.enqueue(event_id, delivery['endpoint_id'])
     return get_event(event_id)
 
 

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 from chalicelib import auth, events_api, notifications, orders, providers, refunds, settings, web
 from chalicelib.errors import ApiError, not_found
+from chalicelib.providers.contract import Refusal, Rejected
 
 log = logging.getLogger('paygate.handlers')
 
@@ -19,7 +20,8 @@ def create_order(request):
 @web.api
 def get_order(request, order_id):
     auth.require(request.headers, auth.PUBLISHABLE)
-    return web.json_response(200, orders.view(orders.get(order_id)))
+    from chalicelib import ordermodel
+    return web.json_response(200, ordermodel.view(orders.get(order_id)))
 
 
 @web.api
@@ -56,15 +58,12 @@ def resend_event(request, event_id):
 
 def notify(request, route):
     """A provider's notification on /notify/<route>; always answered in the provider's format."""
-    provider = providers.load_notify(route)
-    if provider.NAME not in settings.get().providers:
-        return web.json_response(404, {'error': {'code': 'not_found',
-                                                 'message': f'{provider.NAME} is not enabled'}})
     try:
         reply = notifications.handle(route, web.inbound(request))
     except Exception:
         log.exception('%s notification failed on our side', route)
-        reply = replace(provider.failure(providers.Rejected('internal', 'internal error')), status=500)
+        notifier = providers.load_notify(route)
+        reply = replace(notifier.failure(Rejected(Rejected.INTERNAL, 'internal error')), status=500)
     return web.reply_response(reply)
 
 
@@ -97,11 +96,6 @@ def _require_cloudmarket():
         raise not_found('Cloud Marketplace delivery is not enabled')
 
 
-def _midas_coins():
-    from chalicelib.providers.midas import coins
-    return coins
-
-
 def _require_midas():
     if 'midas' not in settings.get().providers:
         raise not_found('midas is not enabled')
@@ -111,14 +105,21 @@ def _require_midas():
 def midas_balance(request):
     auth.require(request.headers, auth.PUBLISHABLE)
     _require_midas()
-    return web.json_response(200, _midas_coins().balance_for_request(web.inbound(request)))
+    from chalicelib import coins
+    balance, login_in_query = coins.balance_for_request(web.inbound(request))
+    if login_in_query:
+        log.warning('GET /midas/balance with the login in the query string (deprecated): send it as '
+                    'X-Midas-* headers')
+        return web.json_response(200, balance, headers=web.DEPRECATED_QUERY_LOGIN)
+    return web.json_response(200, balance)
 
 
 @web.api
 def midas_payment(request):
     auth.require(request.headers, auth.PUBLISHABLE)
     _require_midas()
-    status, order = _midas_coins().pay(web.json_body(request), request.headers.get('idempotency-key'))
+    from chalicelib import coins
+    status, order = coins.pay(web.json_body(request), request.headers.get('idempotency-key'))
     return web.json_response(status, order)
 
 
@@ -126,31 +127,22 @@ def midas_payment(request):
 def midas_present(request):
     auth.require(request.headers, auth.SECRET)
     _require_midas()
-    return web.json_response(200, _midas_coins().present(web.json_body(request)))
+    from chalicelib import coins
+    return web.json_response(200, coins.present(web.json_body(request)))
 
 
 def midas_settle(event):
-    """The midas_settle Lambda function; answers {"error": {...}} instead of raising for bad input."""
+    """The midas_settle Lambda function; answers {"error": {...}} for bad input, and raises when Midas
+    fails, so the invocation is retried and then goes to its failure destination."""
     try:
         _require_midas()
-        return _midas_coins().settle_event(event)
-    except ApiError as exc:
-        return exc.body()
+        from chalicelib import coins
+        return coins.settle_event(event)
+    except (ApiError, Refusal) as exc:
+        return web.as_api_error(exc).body()
 
 
-def refresh_wechatpay_certificates():
-    """Scheduled: download and cache WeChat Pay's platform certificates (API v3)."""
-    config = settings.get().provider('wechatpay')
-    if config is None or config.private_key is None or config.apiv3_key is None:
-        return {'refreshed': [], 'skipped': 'WeChat Pay API v3 is not configured'}
-    from chalicelib.errors import ProviderError
-    from chalicelib.providers.wechatpay import v3
-    try:
-        serials = v3.refresh_certificates()
-    except ProviderError as exc:
-        if config.public_key is None:
-            raise  # notifications verify only with these certificates: let the failure show
-        log.warning('WeChat Pay platform certificates not refreshed (the public key still verifies): %s', exc)
-        return {'refreshed': [], 'error': str(exc)}
-    log.info('WeChat Pay platform certificates cached: %s', ', '.join(serials) or 'none')
-    return {'refreshed': serials}
+def refresh_certificates():
+    """Scheduled: download and keep the providers' rotating platform certificates."""
+    from chalicelib import keyring
+    return keyring.refresh()

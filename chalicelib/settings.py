@@ -4,9 +4,13 @@
 `ssm:/path` or `secretsmanager:name` is a reference: it is resolved with boto3
 on first use and cached for the life of the container. `file:<path>` (from the
 project root) reads a local file the same way; the local stage uses it for
-keys that `make run` generates. Presence of every
-required variable is checked when the settings are loaded (at start), so a
-missing one fails immediately with its name.
+keys that `make run` generates. Presence of every required variable is
+checked when the settings are loaded (at start), so a missing one fails
+immediately with its name.
+
+A packaged function's PAYGATE_PREFETCH lists the settings it reads
+(deploy/policy.py): the first reference it resolves fetches every `ssm:` one
+of them in one GetParameters call, so a cold start pays one SSM round trip.
 """
 import os
 import threading
@@ -51,8 +55,27 @@ def resolve(ref):
         return ref
     with _lock:
         if ref not in _resolved:
-            _resolved[ref] = _fetch(ref)
+            if ref.startswith('ssm:'):
+                _prefetch()
+            if ref not in _resolved:
+                _resolved[ref] = _fetch(ref)
         return _resolved[ref]
+
+
+SSM_BATCH = 10
+
+
+def _prefetch():
+    """Every `ssm:` reference of the settings PAYGATE_PREFETCH names, in GetParameters calls of
+    at most ten names (once per container)."""
+    names = [name.strip() for name in os.environ.get('PAYGATE_PREFETCH', '').split(',') if name.strip()]
+    refs = sorted({os.environ.get(name, '').strip() for name in names} - set(_resolved))
+    wanted = [ref for ref in refs if ref.startswith('ssm:')]
+    for start in range(0, len(wanted), SSM_BATCH):
+        batch = {ref[len('ssm:'):]: ref for ref in wanted[start:start + SSM_BATCH]}
+        reply = aws.client('ssm').get_parameters(Names=list(batch), WithDecryption=True)
+        for parameter in reply.get('Parameters', []):
+            _resolved[batch[parameter['Name']]] = parameter['Value']
 
 
 def _fetch(ref):
@@ -257,8 +280,6 @@ class WechatpaySettings:
     sign_type: str
     client_cert: Secret
     client_key: Secret
-    client_p12: Secret
-    p12_password: Secret
     apiv3_key: Secret
     private_key: Secret
     cert_serial: str
@@ -284,6 +305,10 @@ class WechatpaySettings:
                            'PAYGATE_WECHATPAY_CERT_SERIAL')}[version]
         for name in required:
             env.required(name)
+        if env.optional('PAYGATE_WECHATPAY_CLIENT_P12'):
+            raise SettingsError('setting PAYGATE_WECHATPAY_CLIENT_P12 is not read: convert the .p12 with '
+                                '`paygate keys from-p12 apiclient_cert.p12` and set '
+                                'PAYGATE_WECHATPAY_CLIENT_CERT and PAYGATE_WECHATPAY_CLIENT_KEY')
         public_key, public_key_id = (env.optional('PAYGATE_WECHATPAY_PUBLIC_KEY'),
                                      env.optional('PAYGATE_WECHATPAY_PUBLIC_KEY_ID'))
         if bool(public_key) != bool(public_key_id):
@@ -298,8 +323,6 @@ class WechatpaySettings:
             sign_type=sign_type,
             client_cert=env.optional_secret('PAYGATE_WECHATPAY_CLIENT_CERT'),
             client_key=env.optional_secret('PAYGATE_WECHATPAY_CLIENT_KEY'),
-            client_p12=env.optional_secret('PAYGATE_WECHATPAY_CLIENT_P12'),
-            p12_password=env.optional_secret('PAYGATE_WECHATPAY_P12_PASSWORD'),
             apiv3_key=env.optional_secret('PAYGATE_WECHATPAY_APIV3_KEY'),
             private_key=env.optional_secret('PAYGATE_WECHATPAY_PRIVATE_KEY'),
             cert_serial=env.optional('PAYGATE_WECHATPAY_CERT_SERIAL'),

@@ -1,7 +1,8 @@
 """The one DynamoDB table's definition, shared by the local run, the tests and deployment.
 
-Single-table design (see README "Table design"): every item has `pk` and `sk`;
-`ttl` (epoch seconds) expires short-lived items. Three sparse global
+Single-table design (docs/architecture.md, "Table design"): every item has `pk` and `sk`;
+`ttl` (epoch seconds) expires short-lived items; its stream carries the keys
+of new items (KEYS_ONLY). Three sparse global
 secondary indexes:
   events_by_time     gsi1pk / gsi1sk   every event, newest last (GET /events)
   events_by_subject  gsi2pk / gsi2sk   the events of one order or instance
@@ -20,6 +21,8 @@ INDEXES = {
 }
 
 TTL_ATTRIBUTE = 'ttl'
+# New delivery rows in the stream trigger the first webhook attempts (app.deliver_new_events).
+STREAM = {'StreamEnabled': True, 'StreamViewType': 'KEYS_ONLY'}
 
 
 def attribute_definitions():
@@ -41,7 +44,7 @@ def create(client, table_name):
         client.create_table(TableName=table_name, KeySchema=KEY_SCHEMA,
                             AttributeDefinitions=attribute_definitions(),
                             GlobalSecondaryIndexes=[index_definition(n) for n in INDEXES],
-                            BillingMode='PAY_PER_REQUEST')
+                            BillingMode='PAY_PER_REQUEST', StreamSpecification=STREAM)
         _wait(client, table_name)
         client.update_time_to_live(TableName=table_name, TimeToLiveSpecification={
             'Enabled': True, 'AttributeName': TTL_ATTRIBUTE})

@@ -1,17 +1,24 @@
-"""HTTP glue between Chalice requests/responses and chalicelib (no business logic)."""
+"""HTTP glue between Chalice requests/responses and chalicelib: requests read, answers written,
+errors mapped to statuses (no business logic)."""
 import functools
 import json
 import logging
 
 from chalice import Response
 
-from chalicelib import jsontext
-from chalicelib.errors import ApiError
-from chalicelib.providers import Inbound
+from chalicelib import jsontext, retry
+from chalicelib.errors import ApiError, ProviderError
+from chalicelib.providers import contract
+from chalicelib.providers.contract import Inbound
 
 log = logging.getLogger('paygate.web')
 JSON = 'application/json'
 BODY_LIMIT = 64 * 1024
+# GET /midas/balance with the payer's login in the query string: deprecated on 2026-12-02 (RFC 9745).
+DEPRECATED_QUERY_LOGIN = {'Deprecation': '@1796169600'}
+REFUSAL_STATUS = {contract.InvalidPayer: 400, contract.PayerRefused: 400, contract.LoginExpired: 401,
+                  contract.InsufficientFunds: 402, contract.Forbidden: 403, contract.NotYet: 409,
+                  contract.NotSupported: 422, contract.RateLimited: 429, contract.Unavailable: 503}
 
 
 def inbound(request):
@@ -23,11 +30,11 @@ def inbound(request):
                    query=pairs, body=request.raw_body or b'')
 
 
-def json_response(status, body):
+def json_response(status, body, headers=None):
     """A JSON answer. A lone surrogate echoed from a path or query (which no UTF-8 encoder
     takes) is written as its JSON escape, so the answer can always be sent."""
     text = json.dumps(body, ensure_ascii=False).encode('utf-8', 'backslashreplace').decode('utf-8')
-    return Response(body=text, status_code=status, headers={'Content-Type': JSON})
+    return Response(body=text, status_code=status, headers={'Content-Type': JSON, **(headers or {})})
 
 
 def reply_response(reply):
@@ -61,15 +68,32 @@ def optional_json_body(request):
     return json_body(request) if (request.raw_body or b'').strip() else {}
 
 
+def as_api_error(exc):
+    """The ApiError for what chalicelib raised: refusals by their kind, provider failures 502,
+    contention 503; None for anything else (our own fault)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, contract.Refusal):
+        status = next(s for kind, s in REFUSAL_STATUS.items() if isinstance(exc, kind))
+        return ApiError(status, exc.code, exc.message, exc.field)
+    if isinstance(exc, ProviderError):
+        code = 'provider_unavailable' if exc.retryable else 'provider_error'
+        return ApiError(502, code, f'the provider failed: {exc}')
+    if isinstance(exc, retry.Contention):
+        return ApiError(503, 'busy', 'this resource is changing under concurrent requests; retry shortly')
+    return None
+
+
 def api(handler):
-    """Turn ApiErrors into their JSON answers and anything unexpected into a plain 500."""
+    """Turn errors into their JSON answers, and anything unexpected into a plain 500."""
     @functools.wraps(handler)
     def wrapped(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
-        except ApiError as exc:
-            return json_response(exc.status, exc.body())
-        except Exception:
+        except Exception as exc:
+            error = as_api_error(exc)
+            if error is not None:
+                return json_response(error.status, error.body())
             log.exception('unexpected error in %s', handler.__name__)
             return json_response(500, {'error': {'code': 'internal_error',
                                                  'message': 'something went wrong on our side'}})

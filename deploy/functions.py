@@ -30,8 +30,8 @@ WEBHOOKS = 'PAYGATE_WEBHOOKS'
 
 # Whose provider settings a function reads: the provider its route names
 # (/notify/<provider>), one provider by name, or a tuple of operations: each
-# enabled provider whose module has one of them (every provider creates orders;
-# only some can close, refund or be queried).
+# enabled provider that can do one of them (every provider creates orders; only
+# some list the capability to close, refund, be queried or refresh keys).
 OWN = 'own'
 NOTIFY = 'notify'                  # what a /notify/<provider> function does with its provider
 CLOUDMARKET = 'cloudmarket'        # served by name; enabled by PAYGATE_CLOUDMARKET_ENABLED
@@ -45,8 +45,10 @@ class Needs:
     queries: tuple = ()        # TABLE and/or index names it queries
     settings: tuple = ()       # settings it resolves besides its providers'
     providers: object = ''     # OWN, a provider name, a tuple of operations, or '' for none
-    sends: bool = False        # enqueues webhook deliveries (it writes events)
+    sends: bool = False        # enqueues webhook deliveries (retries, resends, the sweep)
     consumes: bool = False     # the webhook queue's trigger
+    stream: bool = False       # the table stream's trigger
+    fails_to_queue: bool = False   # invoked asynchronously: failed invocations go to a queue
 
 
 @dataclass(frozen=True)
@@ -68,26 +70,31 @@ GROUPS = {
         settings=KEYS + (CATALOG,), providers=('create',))),
     # Secret-key routes: close and refunds (at the provider, where it can), the events API.
     # Both key lists: a publishable key is recognised to be answered 403.
+    # A resend enqueues its deliveries; GET /events renders a deferred event's payload.
     'admin': Spec(512, 29, 10, Needs(
         items=READ_WRITE, queries=(TABLE, 'events_by_time', 'events_by_subject'),
         settings=KEYS + (WEBHOOKS,), providers=('close', 'refund'), sends=True)),
-    # /notify/<provider>[/...]: that provider's notifications only.
+    # /notify/<provider>[/...]: that provider's notifications only; first webhook attempts
+    # come from the table's stream, so nothing is sent from here.
     'notify': Spec(512, 15, 20, Needs(
-        items=READ_WRITE, settings=(WEBHOOKS,), providers=OWN, sends=True)),
+        items=READ_WRITE, settings=(WEBHOOKS,), providers=OWN)),
     # Cloud Marketplace delivery (instances with their events), its login route and the
     # secret-key instance lookup.
     'cloudmarket': Spec(512, 15, 10, Needs(
-        items=READ_WRITE, settings=KEYS + (WEBHOOKS,), providers=CLOUDMARKET, sends=True)),
+        items=READ_WRITE, settings=KEYS + (WEBHOOKS,), providers=CLOUDMARKET)),
     # Midas game coins: balance (publishable key), presents (secret key), and payments:
-    # an order from the catalog paid with pay_m (its order.paid event sent), deleted again
+    # an order from the catalog paid with pay_m (its order.paid event written), deleted again
     # when its price is not a whole number of coins.
     'midas': Spec(512, 29, 20, Needs(
         items=(GET_ITEM, PUT_ITEM, UPDATE_ITEM, DELETE_ITEM),
-        settings=KEYS + (CATALOG, WEBHOOKS), providers='midas', sends=True)),
+        settings=KEYS + (CATALOG, WEBHOOKS), providers='midas')),
 }
 
 HANDLERS = {
-    # SQS trigger: one delivery per message; re-enqueues the next attempt.
+    # Stream trigger (new delivery rows only): first attempts; a failed one is enqueued.
+    'deliver_new_events': Spec(256, 60, 10, Needs(
+        items=READ_WRITE, settings=(WEBHOOKS,), sends=True, stream=True)),
+    # SQS trigger: one delivery per message (retries and resends); re-enqueues the next attempt.
     'deliver_webhooks': Spec(256, 60, 10, Needs(
         items=READ_WRITE, settings=(WEBHOOKS,), sends=True, consumes=True)),
     # Every minute: enqueue overdue deliveries found on the work index.
@@ -95,19 +102,19 @@ HANDLERS = {
     # Every five minutes: query open orders at their provider, close expired
     # ones there and here; a payment found is applied like a notification.
     'compensate': Spec(512, 240, 1, Needs(
-        items=READ_WRITE, queries=('work',), settings=(WEBHOOKS,), providers=('query', 'close'),
-        sends=True)),
+        items=READ_WRITE, queries=('work',), settings=(WEBHOOKS,), providers=('query', 'close'))),
     # Invoked asynchronously after a coin recharge: polls get_balance_m every 15 s for up
-    # to 2 minutes (coins.wait_for_recharge); Midas only, nothing stored.
-    'midas_settle': Spec(256, 150, 10, Needs(providers='midas')),
-    # Every 12 hours: download WeChat Pay's platform certificates and cache them
-    # (WXCERT# items) for the v3 notifications and replies they verify.
-    'refresh_wechatpay_certificates': Spec(256, 60, 1, Needs(
-        items=(GET_ITEM, PUT_ITEM), providers='wechatpay')),
+    # to 2 minutes (coins.wait_for_recharge); Midas only, nothing stored. An invocation that
+    # fails (Midas unreachable) is retried twice by Lambda, then kept in its failure queue.
+    'midas_settle': Spec(256, 150, 10, Needs(providers='midas', fails_to_queue=True)),
+    # Every 12 hours: download the providers' rotating platform certificates (WeChat Pay's)
+    # and keep them (CERT# items) for the notifications and replies they verify.
+    'refresh_certificates': Spec(256, 60, 1, Needs(
+        items=(GET_ITEM, PUT_ITEM), providers=('refresh_keys',))),
 }
 
 # The settings each use of a provider reads, where that is not all of them. A use
-# is an operation of the provider's module (create, query, close, refund),
+# is an operation of the provider (create, query, close, refund, refresh_keys),
 # NOTIFY, or the name of a function that serves the provider by name. A use (or
 # a provider) not listed reads every PAYGATE_<NAME>_ variable.
 # tests/test_deploy_permissions.py holds these lists to the calls the code makes.
@@ -134,11 +141,10 @@ PROVIDER_READS = {
             'PAYGATE_WECHATPAY_KEY', 'PAYGATE_WECHATPAY_PRIVATE_KEY', 'PAYGATE_WECHATPAY_PUBLIC_KEY')),
         # v2 refunds also present the merchant's client certificate.
         'refund': ('PAYGATE_WECHATPAY_KEY', 'PAYGATE_WECHATPAY_PRIVATE_KEY', 'PAYGATE_WECHATPAY_PUBLIC_KEY',
-                   'PAYGATE_WECHATPAY_CLIENT_CERT', 'PAYGATE_WECHATPAY_CLIENT_KEY',
-                   'PAYGATE_WECHATPAY_CLIENT_P12', 'PAYGATE_WECHATPAY_P12_PASSWORD'),
+                   'PAYGATE_WECHATPAY_CLIENT_CERT', 'PAYGATE_WECHATPAY_CLIENT_KEY'),
         # Signed request; certificates decrypted with the APIv3 key; the reply verified.
-        'refresh_wechatpay_certificates': ('PAYGATE_WECHATPAY_PRIVATE_KEY', 'PAYGATE_WECHATPAY_APIV3_KEY',
-                                           'PAYGATE_WECHATPAY_PUBLIC_KEY'),
+        'refresh_keys': ('PAYGATE_WECHATPAY_PRIVATE_KEY', 'PAYGATE_WECHATPAY_APIV3_KEY',
+                         'PAYGATE_WECHATPAY_PUBLIC_KEY'),
     },
     'midas': {
         # Item orders have nothing to close at Midas; a coin payment is rolled back
@@ -147,6 +153,18 @@ PROVIDER_READS = {
         'close': (),
     },
 }
+
+# Providers whose notifications never need a read: each is one conditional write (Codepay
+# reports payments only). The others read on their rare paths (refunds, a Midas lookup).
+WRITE_ONLY_NOTIFY = ('codepay',)
+
+
+def item_actions(function):
+    """The DynamoDB item actions a function's role grants."""
+    if function.provider in WRITE_ONLY_NOTIFY:
+        return tuple(action for action in function.spec.needs.items if action != GET_ITEM)
+    return function.spec.needs.items
+
 
 LOG_RETENTION_DAYS = 90
 # Receives of one webhook message before it goes to the dead-letter queue; the

@@ -12,3 +12,8 @@ def arn(service, resource):
 
 def get_arn(logical_id):
     return {'Fn::GetAtt': [logical_id, 'Arn']}
+
+
+def failure_queue(function_resource):
+    """The queue a function invoked asynchronously sends its failed invocations to."""
+    return f'{function_resource}FailureQueue'

@@ -5,7 +5,7 @@ rules in deploy/functions.py, so routes added later need no change here.
 """
 from dataclasses import dataclass, field
 
-from chalice.app import SQSEventConfig, ScheduledEventConfig
+from chalice.app import DynamoDBEventConfig, SQSEventConfig, ScheduledEventConfig
 from chalice.utils import to_cfn_resource_name
 
 from deploy import functions
@@ -53,7 +53,7 @@ class Function:
     spec: functions.Spec
     provider: str = ''             # the provider a /notify/<provider> route names
     chalice_name: str = ''         # Chalice's name when Chalice creates it ('' for a copy)
-    trigger: str = ''              # 'sqs', 'schedule', 'invoke' (lambda_function) or '' for API functions
+    trigger: str = ''              # 'sqs', 'stream', 'schedule', 'invoke' (lambda_function), '' for API
     routes: list = field(default_factory=list)   # (method, path)
 
     @property
@@ -90,6 +90,9 @@ def _handler(name, trigger):
     if (function.trigger == 'sqs') != function.spec.needs.consumes:
         raise functions.PackagingError(f'event handler {name!r}: only the SQS handler consumes '
                                   'the webhook queue (HANDLERS says otherwise)')
+    if (function.trigger == 'stream') != function.spec.needs.stream:
+        raise functions.PackagingError(f'event handler {name!r}: only the stream handler reads '
+                                  "the table's stream (HANDLERS says otherwise)")
     return function
 
 
@@ -98,7 +101,9 @@ def _trigger(source):
         return 'sqs'
     if isinstance(source, ScheduledEventConfig):
         return 'schedule'
-    raise functions.PackagingError(f'event handler {source.name!r}: deploy/ packages SQS and '
+    if isinstance(source, DynamoDBEventConfig):
+        return 'stream'
+    raise functions.PackagingError(f'event handler {source.name!r}: deploy/ packages SQS, stream and '
                               f'schedule handlers only, not {type(source).__name__}')
 
 

@@ -6,7 +6,11 @@ read those settings. SecureString parameters and secrets encrypted with the
 AWS-managed keys (aws/ssm, aws/secretsmanager) need no KMS grant of their own.
 """
 from chalicelib import providers, settings, tables
+from chalicelib.providers import contract
 from deploy import functions, names
+
+STREAM_ACTIONS = ('dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator',
+                  'dynamodb:ListStreams')
 
 
 def document(function, stage):
@@ -15,7 +19,7 @@ def document(function, stage):
     statements = [_statement('Logs', ['logs:CreateLogStream', 'logs:PutLogEvents'],
                              [names.arn('logs', f'log-group:{stage.log_group(function)}:*')])]
     if needs.items:
-        statements.append(_statement('TableItems', needs.items, [names.get_arn(names.TABLE)]))
+        statements.append(_statement('TableItems', functions.item_actions(function), [names.get_arn(names.TABLE)]))
     if needs.queries:
         statements.append(_statement('TableQueries', ['dynamodb:Query'],
                                      [_query_target(target) for target in needs.queries]))
@@ -25,9 +29,15 @@ def document(function, stage):
     if needs.consumes:
         statements.append(_statement('WebhookQueueReceive', [
             'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], queue))
+    if needs.stream:
+        statements.append(_statement('TableStream', STREAM_ACTIONS, [_stream_arn()]))
+    if needs.fails_to_queue:
+        statements.append(_statement('FailureQueueSend', ['sqs:SendMessage'],
+                                     [names.get_arn(names.failure_queue(function.resource))]))
     parameters, secrets = references(settings_read(function, stage.env), stage.env)
     if parameters:
-        statements.append(_statement('Parameters', ['ssm:GetParameter'], parameters))
+        # The function's PAYGATE_PREFETCH names them all: one GetParameters call reads them.
+        statements.append(_statement('Parameters', ['ssm:GetParameters'], parameters))
     if secrets:
         statements.append(_statement('Secrets', ['secretsmanager:GetSecretValue'], secrets))
     return {'Version': '2012-10-17', 'Statement': statements}
@@ -44,15 +54,14 @@ def settings_read(function, env):
 def _served(function, env):
     """{provider: the uses `function` makes of it}, for the providers enabled in `env` it serves.
 
-    A use is an operation (create, query, close, refund), 'notify' for a
+    A use is an operation (create, query, close, refund, refresh_keys), 'notify' for a
     /notify/<provider> function, or the function's own name for a function
     that serves one provider by name.
     """
     needs = function.spec.needs
     loaded = settings.Settings.load(env)
     if isinstance(needs.providers, tuple):
-        uses = {name: tuple(op for op in needs.providers if hasattr(providers.load(name), op))
-                for name in loaded.providers}
+        uses = {name: tuple(op for op in needs.providers if _can(name, op)) for name in loaded.providers}
         return {name: found for name, found in uses.items() if found}
     enabled = set(loaded.providers) | ({functions.CLOUDMARKET} if loaded.cloudmarket else set())
     if needs.providers == functions.OWN:
@@ -60,6 +69,14 @@ def _served(function, env):
     else:
         uses = {needs.providers: (function.name,)} if needs.providers else {}
     return {name: found for name, found in uses.items() if name in enabled}
+
+
+OPERATIONS = {operation: capability for capability, operation in contract.CAPABILITY_NAMES.items()}
+
+
+def _can(provider, operation):
+    """Whether `provider` does `operation`: every provider creates; the rest are capabilities."""
+    return operation == 'create' or providers.capable(provider, OPERATIONS[operation]) is not None
 
 
 def _provider_settings(provider, uses, env):
@@ -81,6 +98,10 @@ def references(setting_names, env):
             secrets.append(ref if ref.startswith('arn:')
                            else names.arn('secretsmanager', f'secret:{ref}-??????'))
     return parameters, secrets
+
+
+def _stream_arn():
+    return {'Fn::GetAtt': [names.TABLE, 'StreamArn']}
 
 
 def _query_target(target):

@@ -10,6 +10,8 @@ handler. This adds:
     dead-letter queue, wired into every function's environment and the SQS trigger.
 The merge deep-merges dicts and replaces everything else, lists included.
 """
+import json
+
 from chalicelib import tables
 from deploy import functions, names, policy
 
@@ -41,9 +43,12 @@ def resources_template(plan_functions, stage):
 
 
 def data_resources(plan_functions, stage):
-    """The table and the webhook queue with its dead-letter queue."""
+    """The table, the webhook queue with its dead-letter queue, and the failure queue (with its
+    alarm) of each function invoked asynchronously."""
     worker_timeout = max(f.spec.timeout for f in plan_functions if f.spec.needs.consumes)
+    failing = [f for f in plan_functions if f.spec.needs.fails_to_queue]
     return {
+        **{name: resource for f in failing for name, resource in _failure_queue(f, stage).items()},
         names.TABLE: {
             'Type': 'AWS::DynamoDB::Table',
             'DeletionPolicy': 'Retain',
@@ -56,7 +61,7 @@ def data_resources(plan_functions, stage):
                 'GlobalSecondaryIndexes': [tables.index_definition(name) for name in tables.INDEXES],
                 'PointInTimeRecoverySpecification': {'PointInTimeRecoveryEnabled': True},
                 'TimeToLiveSpecification': {'AttributeName': tables.TTL_ATTRIBUTE, 'Enabled': True},
-                'StreamSpecification': {'StreamViewType': 'NEW_AND_OLD_IMAGES'},
+                'StreamSpecification': {'StreamViewType': tables.STREAM['StreamViewType']},
             },
         },
         names.WEBHOOK_QUEUE: {
@@ -80,14 +85,34 @@ def data_resources(plan_functions, stage):
     }
 
 
+def _failure_queue(function, stage):
+    """Where an asynchronous invocation of `function` goes after Lambda's retries, and an alarm
+    that fires as soon as one is there."""
+    queue = names.failure_queue(function.resource)
+    return {
+        queue: {'Type': 'AWS::SQS::Queue', 'Properties': {
+            'QueueName': stage.function_name(function) + '-failures',
+            'MessageRetentionPeriod': DLQ_RETENTION_SECONDS, 'SqsManagedSseEnabled': True}},
+        f'{queue}Alarm': {'Type': 'AWS::CloudWatch::Alarm', 'Properties': {
+            'AlarmDescription': f'{stage.function_name(function)}: failed invocations are waiting in '
+                                f'{stage.function_name(function)}-failures',
+            'Namespace': 'AWS/SQS', 'MetricName': 'ApproximateNumberOfMessagesVisible',
+            'Dimensions': [{'Name': 'QueueName', 'Value': {'Fn::GetAtt': [queue, 'QueueName']}}],
+            'Statistic': 'Maximum', 'Period': 300, 'EvaluationPeriods': 1, 'Threshold': 0,
+            'ComparisonOperator': 'GreaterThanThreshold', 'TreatMissingData': 'notBreaching'}},
+    }
+
+
 def invocation_uri(function):
     return {'Fn::Sub': 'arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31'
                        f'/functions/${{{function.resource}.Arn}}/invocations'}
 
 
-def wiring():
-    """Environment variables that name the template's own resources."""
-    return {'PAYGATE_TABLE': {'Ref': names.TABLE}, 'PAYGATE_WEBHOOK_QUEUE_URL': {'Ref': names.WEBHOOK_QUEUE}}
+def wiring(function, stage):
+    """Environment variables that name the template's own resources, and the settings the
+    function reads (PAYGATE_PREFETCH: their ssm: references are fetched in one call)."""
+    return {'PAYGATE_TABLE': {'Ref': names.TABLE}, 'PAYGATE_WEBHOOK_QUEUE_URL': {'Ref': names.WEBHOOK_QUEUE},
+            'PAYGATE_PREFETCH': ','.join(policy.settings_read(function, stage.env))}
 
 
 def _function_resources(function, stage):
@@ -98,18 +123,31 @@ def _function_resources(function, stage):
     resources = {log_group: {'Type': 'AWS::Logs::LogGroup', 'Properties': {
         'LogGroupName': stage.log_group(function), 'RetentionInDays': functions.LOG_RETENTION_DAYS}}}
     properties = {'FunctionName': stage.function_name(function),
-                  'Environment': {'Variables': wiring()}}
+                  'Environment': {'Variables': wiring(function, stage)}}
     if function.trigger == 'sqs':
         # Chalice's Queue is {"Fn::Sub": <ARN from the queue's name>}: the same key replaces it.
         properties['Events'] = {f'{res}SqsEventSource': {'Properties': {
             'Queue': {'Fn::Sub': f'${{{names.WEBHOOK_QUEUE}.Arn}}'},
             'ScalingConfig': {'MaximumConcurrency': max(2, function.spec.reserved)}}}}
+    if function.trigger == 'stream':
+        properties['Events'] = {f'{res}DynamodbEventSource': {'Properties': _stream_source()}}
+    if function.spec.needs.fails_to_queue:
+        properties['EventInvokeConfig'] = {'MaximumRetryAttempts': 2, 'DestinationConfig': {'OnFailure': {
+            'Type': 'SQS', 'Destination': names.get_arn(names.failure_queue(res))}}}
     resources[res] = {'Properties': properties, 'DependsOn': [log_group]}
     if function.is_copy:
         resources[res]['Type'] = 'AWS::Serverless::Function'
         properties.update(_copy_properties(function, stage))
         resources.update(_role_and_permission(function, stage))
     return resources
+
+
+def _stream_source():
+    """The table's stream, filtered to new webhook delivery rows (nothing else wakes the function)."""
+    pattern = {'eventName': ['INSERT'], 'dynamodb': {'Keys': {'sk': {'S': [{'prefix': 'DELIVERY#'}]}}}}
+    return {'Stream': {'Fn::GetAtt': [names.TABLE, 'StreamArn']}, 'StartingPosition': 'LATEST',
+            'FilterCriteria': {'Filters': [{'Pattern': json.dumps(pattern, separators=(',', ':'))}]},
+            'MaximumRetryAttempts': 3, 'BisectBatchOnFunctionError': True}
 
 
 def _copy_properties(function, stage):
@@ -119,7 +157,7 @@ def _copy_properties(function, stage):
         'MemorySize': function.spec.memory, 'Timeout': function.spec.timeout,
         'ReservedConcurrentExecutions': function.spec.reserved,
         'Architectures': [stage.architecture], 'Tracing': stage.tracing, 'Tags': stage.tags,
-        'Environment': {'Variables': {**stage.env, **wiring()}},
+        'Environment': {'Variables': {**stage.env, **wiring(function, stage)}},
         'Role': names.get_arn(f'{function.resource}Role'),
     }
 

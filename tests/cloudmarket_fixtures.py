@@ -52,7 +52,8 @@ def items(prefix):
 
 
 def event_payloads():
-    return [json.loads(item['payload']['S']) for item in items('EVENT#')]
+    from tests.helpers import event_bodies
+    return event_bodies()
 
 
 @pytest.fixture

@@ -39,12 +39,11 @@ TEST_ENV = {
 
 
 def reset_caches():
-    from chalicelib import aws, catalog, settings
-    from chalicelib.providers.wechatpay import certificates
+    from chalicelib import aws, catalog, keyring, settings
     settings.reset()
     catalog.reset()
     aws.reset()
-    certificates.forget()
+    keyring.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -1,23 +1,28 @@
 """A provider with refund, close, query and notification parts, for testing the generic flows.
 
 It stands in for the provider, not for the code under test: it answers as a
-provider would, as the test tells it to.
+provider would, as the test tells it to. Its notification (JSON
+{out_trade_no, trade_no, amount, id}) is unsigned: tests give it keys of None.
 """
 import json
-from dataclasses import dataclass
 
 from chalicelib.errors import ProviderError
-from chalicelib.providers import PAID, Notification, Reply
+from chalicelib.providers.contract import (PAID, Closable, Notification, Queryable, Refundable,
+                                           RefundResult, Reply, TradeNoRule)
 
 NAME = 'fakepay'
+OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_-]{1,64}', '1-64 letters, digits, _ or -')
+CAPABILITIES = (Closable, Refundable, Queryable)
 calls = []
 behaviour = {'refund': 'succeeded', 'close': 'ok'}
 
 
-@dataclass(frozen=True)
-class RefundResult:
-    succeeded: bool
-    provider_refund_id: str = ''
+def validate_payer(payer):
+    return {}
+
+
+def check_refund(order, amount):
+    """fakepay refunds any paid order."""
 
 
 def refund(order, refund):
@@ -30,7 +35,7 @@ def refund(order, refund):
     return RefundResult(outcome == 'succeeded', 'FR' + refund['refund_no'])
 
 
-def close(order):
+def close(order, now):
     calls.append(('close', order['out_trade_no']))
     if behaviour['close'] != 'ok':
         raise ProviderError(behaviour['close'])
@@ -54,7 +59,11 @@ def query(order):
 SUCCESS = Reply(200, 'OK')
 
 
-def parse_notification(inbound):
+def notification_keys(inbound):
+    return None
+
+
+def parse_notification(inbound, keys, now):
     """JSON {out_trade_no, trade_no, amount, id}: the test provider's (unsigned) notification."""
     data = json.loads(inbound.body)
     return Notification(event_id=data['id'], kind=PAID, out_trade_no=data['out_trade_no'],

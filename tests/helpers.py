@@ -5,6 +5,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
+from tests import table
 from tests.conftest import CODEPAY_KEY, PK, SK
 
 JSON = {'Content-Type': 'application/json'}
@@ -72,8 +73,7 @@ def assert_text_answer(response, text):
 
 def assert_unchanged(order_id):
     """The order is as created and no event was written."""
-    from chalicelib import store
-    stored = store.get_order(order_id)
+    stored = table.order(order_id)
     assert stored['status'] == 'CREATED' and stored['version'] == 1
     assert table_items('EVENT#') == []
 
@@ -116,3 +116,18 @@ def settings_fields(loaded):
             yield from settings_fields(value)
         else:
             yield field.name, value
+
+
+def apply_verified(provider, note):
+    """A verified Notification applied the way its notify route applies it; the outcome."""
+    from chalicelib import notifications
+    from chalicelib.providers.contract import Inbound
+    return notifications.apply_verified(provider, note, Inbound('POST', f'/notify/{provider}', {}, (), b'{}'))
+
+
+def event_bodies():
+    """Every event in the table as its webhooks send it (a deferred one rendered)."""
+    from chalicelib import events
+    from chalicelib.store import dynamo
+    return [json.loads(events.payload(dynamo.from_item(item))) for item in table_items('EVENT#')
+            if item['sk']['S'] == 'EVENT']

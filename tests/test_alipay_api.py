@@ -6,14 +6,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from chalicelib import clock, orders, store
+from chalicelib import clock
 from chalicelib.errors import ProviderError
-from chalicelib.providers import CLOSED, PAID, alipay
-from tests import alipay_sdk
+from chalicelib.providers import alipay
+from chalicelib.providers.contract import CLOSED, PAID
+from tests import alipay_sdk, table
 from tests.alipay_fixtures import APP_ID, GATEWAY, ORDER, expect_gateway
 from tests.certs import ca_name, issued_certificate
 from tests.conftest import reset_caches
-from tests.helpers import SECRET, body_json, post_json
+from tests.helpers import SECRET, apply_verified, body_json, post_json
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=timezone.utc)
 TRADE_NO = '2026112222001404370512345678'
@@ -28,10 +29,7 @@ def order(alipay_env, client, monkeypatch):
 
 
 def paid(order):
-    stored = store.get_order(order['order_id'])
-    assert store.commit_change(order['order_id'], stored['version'],
-                               {'status': 'PAID', 'provider_trade_no': TRADE_NO}) == store.APPLIED
-    return store.get_order(order['order_id'])
+    return table.change(table.order(order['order_id']), {'status': 'PAID', 'provider_trade_no': TRADE_NO})
 
 
 def test_create_returns_an_order_string_the_app_key_verifies(order, alipay_keys):
@@ -91,7 +89,7 @@ def test_close_of_a_trade_alipay_never_saw_closes_here(order, client, alipay_key
         'code': '40004', 'msg': 'Business Failed', 'sub_code': 'ACQ.TRADE_NOT_EXIST', 'sub_msg': '交易不存在'}})
     response = post_json(client, f'/orders/{order["order_id"]}/close', {}, SECRET)
     assert response.status_code == 200
-    assert store.get_order(order['order_id'])['status'] == 'CLOSED'
+    assert table.order(order['order_id'])['status'] == 'CLOSED'
 
 
 @pytest.mark.parametrize('answer', [
@@ -105,7 +103,7 @@ def test_close_refused_or_unverified_is_502_and_nothing_changes(order, client, a
     expect_gateway(http_mock, alipay_keys, {'alipay.trade.close': answer})
     response = post_json(client, f'/orders/{order["order_id"]}/close', {}, SECRET)
     assert response.status_code == 502
-    assert store.get_order(order['order_id'])['status'] == 'CREATED'
+    assert table.order(order['order_id'])['status'] == 'CREATED'
 
 
 def refund_answer(order, fund_change='Y', refund_fee='2.00'):
@@ -127,7 +125,7 @@ def test_refund_is_idempotent_by_refund_no(order, client, alipay_keys, http_mock
     [call] = calls
     assert call['biz'] == {'out_trade_no': order['out_trade_no'], 'refund_amount': '2.00',
                            'out_request_no': 'refund-0001', 'refund_reason': '退一件'}
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert (stored['refunded_amount'], stored['refund_pending_amount'], stored['status']) == (200, 0, 'PAID')
 
 
@@ -149,7 +147,7 @@ def test_a_refund_retried_after_a_timeout_reuses_its_out_request_no(order, clien
     again = post_json(client, f'/orders/{order["order_id"]}/refunds', body, SECRET)
     assert again.status_code == 200 and body_json(again)['status'] == 'SUCCEEDED'
     assert [c['biz'].get('out_request_no') for c in calls] == ['refund-0002'] * 3
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert (stored['status'], stored['refunded_amount'], stored['refund_pending_amount']) == ('REFUNDED', 1800, 0)
 
 
@@ -163,7 +161,7 @@ def test_fund_change_n_without_a_finished_refund_stays_pending(order, client, al
     response = post_json(client, f'/orders/{order["order_id"]}/refunds',
                          {'amount': 100, 'refund_no': 'refund-0003'}, SECRET)
     assert response.status_code == 202
-    assert store.get_order(order['order_id'])['refund_pending_amount'] == 100
+    assert table.order(order['order_id'])['refund_pending_amount'] == 100
 
 
 @pytest.mark.parametrize('answer', [
@@ -178,7 +176,7 @@ def test_unknown_outcomes_leave_the_refund_pending(order, client, alipay_keys, h
     response = post_json(client, f'/orders/{order["order_id"]}/refunds',
                          {'amount': 100, 'refund_no': 'refund-0004'}, SECRET)
     assert response.status_code == 202
-    assert store.get_refund(order['order_id'], 'refund-0004')['refund_status'] == 'PENDING'
+    assert table.refund(order['order_id'], 'refund-0004')['refund_status'] == 'PENDING'
 
 
 def test_refused_refund_fails_and_releases_the_amount(order, client, alipay_keys, http_mock):
@@ -190,7 +188,7 @@ def test_refused_refund_fails_and_releases_the_amount(order, client, alipay_keys
                          {'amount': 100, 'refund_no': 'refund-0005'}, SECRET)
     assert response.status_code == 502
     assert 'SELLER_BALANCE_NOT_ENOUGH' in body_json(response)['error']['message']
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert (stored['refunded_amount'], stored['refund_pending_amount']) == (0, 0)
 
 
@@ -201,7 +199,7 @@ def test_an_answer_about_another_trade_is_not_believed(order, client, alipay_key
     response = post_json(client, f'/orders/{order["order_id"]}/refunds',
                          {'amount': 100, 'refund_no': 'refund-0006'}, SECRET)
     assert response.status_code == 502
-    assert store.get_order(order['order_id'])['refunded_amount'] == 0
+    assert table.order(order['order_id'])['refunded_amount'] == 0
 
 
 def query_answer(order, status, amount='18.00'):
@@ -213,7 +211,7 @@ def query_answer(order, status, amount='18.00'):
                                           ('TRADE_CLOSED', CLOSED), ('WAIT_BUYER_PAY', None)])
 def test_query_reports_the_trade(order, alipay_keys, http_mock, status, kind):
     expect_gateway(http_mock, alipay_keys, {'alipay.trade.query': query_answer(order, status)})
-    note = alipay.query(store.get_order(order['order_id']))
+    note = alipay.query(table.order(order['order_id']))
     assert (note and note.kind) == kind
     if kind == PAID:
         assert (note.event_id, note.amount, note.provider_trade_no) == (f'query:{TRADE_NO}', 1800, TRADE_NO)
@@ -222,14 +220,13 @@ def test_query_reports_the_trade(order, alipay_keys, http_mock, status, kind):
 def test_query_of_a_trade_alipay_never_saw_is_unpaid_and_paid_one_applies_once(order, alipay_keys, http_mock):
     expect_gateway(http_mock, alipay_keys, {'alipay.trade.query': {
         'code': '40004', 'msg': 'Business Failed', 'sub_code': 'ACQ.TRADE_NOT_EXIST'}})
-    assert alipay.query(store.get_order(order['order_id'])) is None
+    assert alipay.query(table.order(order['order_id'])) is None
     http_mock.reset()
     expect_gateway(http_mock, alipay_keys, {'alipay.trade.query': query_answer(order, 'TRADE_SUCCESS')})
-    note = alipay.query(store.get_order(order['order_id']))
-    record = {'provider': 'alipay', 'key': note.event_id, 'last_seen': '2026-11-22T08:10:00Z'}
-    assert orders.apply_notification(store.get_order(order['order_id']), note, record) == store.APPLIED
-    assert orders.apply_notification(store.get_order(order['order_id']), note, record) == store.DUPLICATE
-    assert store.get_order(order['order_id'])['status'] == 'PAID'
+    note = alipay.query(table.order(order['order_id']))
+    assert apply_verified('alipay', note) == 'applied'
+    assert apply_verified('alipay', note) == 'duplicate'
+    assert table.order(order['order_id'])['status'] == 'PAID'
 
 
 @pytest.mark.parametrize('answer', [
@@ -239,14 +236,14 @@ def test_query_of_a_trade_alipay_never_saw_is_unpaid_and_paid_one_applies_once(o
 def test_query_failures_are_retryable(order, alipay_keys, http_mock, answer):
     expect_gateway(http_mock, alipay_keys, {'alipay.trade.query': answer})
     with pytest.raises(ProviderError) as failed:
-        alipay.query(store.get_order(order['order_id']))
+        alipay.query(table.order(order['order_id']))
     assert failed.value.retryable
 
 
 def test_gateway_http_errors_are_retryable(order, alipay_keys, http_mock):
     http_mock.add('POST', GATEWAY, status=502, body='<html>Bad Gateway</html>')
     with pytest.raises(ProviderError) as failed:
-        alipay.query(store.get_order(order['order_id']))
+        alipay.query(table.order(order['order_id']))
     assert failed.value.retryable and failed.value.code == 'http_502'
 
 

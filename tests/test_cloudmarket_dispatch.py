@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from chalicelib import store
 from localdev.server import BackgroundServer, create_server
+from tests import table
 from tests.cloudmarket_fixtures import (NOW, create_body, deliver, event_payloads, frozen,  # noqa: F401
                                         items, signed_query)
 from tests.conftest import CLOUDMARKET_WEBSITE, PUBLIC_URL
@@ -61,13 +61,13 @@ def test_create_instance(client, frozen):
     assert auth_url.startswith(f'{PUBLIC_URL}/cloudmarket/login/')
     token = auth_url.rsplit('/', 1)[1]
     assert token != sign_id and len(token) > len(sign_id) + 40
-    stored = store.get_instance(sign_id)
+    stored = table.instance(sign_id)
     assert stored['status'] == 'ACTIVE' and stored['trial'] is False
     assert (stored['order_id'], stored['open_id'], stored['product_id']) == ('MK20251122000001',
                                                                             'openid-123', '1001')
     assert stored['spec'] == 'standard' and stored['product_name'] == 'Paygate SaaS'
     assert stored['expires_at'] == '2025-12-22T02:53:20Z'
-    assert store.get_instance_pointer('MK20251122000001')['sign_id'] == sign_id
+    assert table.instance_for_order('MK20251122000001')['sign_id'] == sign_id
     [event] = event_payloads()
     assert event['type'] == 'instance.created'
     assert event['data']['instance']['sign_id'] == sign_id
@@ -89,7 +89,7 @@ def test_trial_or_formal_from_is_trial(client, frozen, is_trial, trial):
     body = create_body(isTrial=is_trial)
     if is_trial is None:
         del body['productInfo']['isTrial']
-    assert store.get_instance(create(client, body))['trial'] is trial
+    assert table.instance(create(client, body))['trial'] is trial
 
 
 @pytest.mark.parametrize('is_trial', ['yes', 'maybe', 2, [True], {'v': True}])
@@ -101,7 +101,7 @@ def test_an_unclear_is_trial_is_refused(client, frozen, is_trial):
 
 def test_a_trial_of_seven_days(client, frozen):
     sign_id = create(client, create_body(isTrial='true', timeSpan='7', timeUnit='d'))
-    assert store.get_instance(sign_id)['expires_at'] == '2025-11-29T02:53:20Z'
+    assert table.instance(sign_id)['expires_at'] == '2025-11-29T02:53:20Z'
 
 
 def trial_body(**info):
@@ -112,20 +112,20 @@ def trial_body(**info):
 
 def test_a_trial_without_a_period_gets_the_configured_trial_days(client, frozen, paygate_env):
     sign_id = create(client, trial_body())
-    stored = store.get_instance(sign_id)
+    stored = table.instance(sign_id)
     assert (stored['trial'], stored['expires_at']) == (True, '2025-11-29T02:53:20Z')
     paygate_env.setenv('PAYGATE_CLOUDMARKET_TRIAL_DAYS', '14')
     from tests.conftest import reset_caches
     reset_caches()
     longer = create(client, trial_body() | {'orderId': 'MK20251122000002'})
-    assert store.get_instance(longer)['expires_at'] == '2025-12-06T02:53:20Z'
+    assert table.instance(longer)['expires_at'] == '2025-12-06T02:53:20Z'
 
 
 def test_a_trial_with_an_expiry_from_the_marketplace_keeps_it(client, frozen):
     sign_id = create(client, trial_body(instanceExpireTime='2025-11-25 10:53:20'))
-    assert store.get_instance(sign_id)['expires_at'] == '2025-11-25T02:53:20Z'
+    assert table.instance(sign_id)['expires_at'] == '2025-11-25T02:53:20Z'
     top_level = create(client, {**trial_body(), 'orderId': 'MK2', 'instanceExpireTime': '1764039200'})
-    assert store.get_instance(top_level)['expires_at'] == '2025-11-25T02:53:20Z'
+    assert table.instance(top_level)['expires_at'] == '2025-11-25T02:53:20Z'
 
 
 def test_the_console_test_datas_is_trail_spelling_is_read(client, frozen, caplog):
@@ -134,7 +134,7 @@ def test_the_console_test_datas_is_trail_spelling_is_read(client, frozen, caplog
     body['productInfo']['isTrail'] = body['productInfo'].pop('isTrial')
     with caplog.at_level(logging.INFO, logger='paygate.cloudmarket'):
         sign_id = create(client, body)
-    assert store.get_instance(sign_id)['trial'] is True
+    assert table.instance(sign_id)['trial'] is True
     assert 'isTrail' in caplog.text
 
 
@@ -142,7 +142,7 @@ def test_a_trial_that_becomes_paid_gets_the_real_expiry(client, frozen):
     sign_id = create(client, trial_body())
     response = deliver(client, action('modifyInstance', sign_id, instanceExpireTime='2026-11-22 10:53:20'))
     assert response.body == SUCCESS
-    stored = store.get_instance(sign_id)
+    stored = table.instance(sign_id)
     assert (stored['trial'], stored['expires_at']) == (False, '2026-11-22T02:53:20Z')
 
 
@@ -152,7 +152,7 @@ def test_a_trial_that_becomes_paid_for_a_period_runs_from_now(client, frozen):
     query = signed_query(timestamp=int(frozen.moment.timestamp()))
     body = action('modifyInstance', sign_id, productInfo={'timeSpan': 1, 'timeUnit': 'y'})
     assert deliver(client, body, query).body == SUCCESS
-    stored = store.get_instance(sign_id)
+    stored = table.instance(sign_id)
     assert (stored['trial'], stored['expires_at']) == (False, '2026-11-25T02:53:20Z')
 
 
@@ -166,7 +166,7 @@ def test_created_at_the_end_of_january_expires_at_the_end_of_february(client, fr
     frozen.set(datetime(2025, 1, 31, 2, 0, tzinfo=timezone.utc))     # 10:00 on Jan 31 in UTC+8
     query = signed_query(timestamp=int(frozen.moment.timestamp()))
     response = deliver(client, create_body(timeSpan=1, timeUnit='m'), query)
-    assert store.get_instance(body_json(response)['signId'])['expires_at'] == '2025-02-28T02:00:00Z'
+    assert table.instance(body_json(response)['signId'])['expires_at'] == '2025-02-28T02:00:00Z'
 
 
 @pytest.mark.parametrize('remove, field', [
@@ -197,12 +197,12 @@ def test_create_from_a_form_body(client, frozen):
               'productInfo[isTrial]': 'true', 'productInfo[timeSpan]': '1', 'productInfo[timeUnit]': 'y'}
     response = deliver(client, None, headers=FORM, raw=urlencode(nested).encode())
     assert response.status_code == 200, response.body
-    stored = store.get_instance(body_json(response)['signId'])
+    stored = table.instance(body_json(response)['signId'])
     assert stored['trial'] is True and stored['expires_at'] == '2026-11-22T02:53:20Z'
     as_text = {'action': 'createInstance', 'orderId': 'form-2', 'productId': '1001',
                'productInfo': json.dumps({'isTrial': False, 'timeSpan': 2, 'timeUnit': 'm'})}
     response = deliver(client, None, headers=FORM, raw=urlencode(as_text).encode())
-    assert store.get_instance(body_json(response)['signId'])['expires_at'] == '2026-01-22T02:53:20Z'
+    assert table.instance(body_json(response)['signId'])['expires_at'] == '2026-01-22T02:53:20Z'
 
 
 def test_renew_sets_the_expiry(client, frozen):
@@ -210,7 +210,7 @@ def test_renew_sets_the_expiry(client, frozen):
     response = deliver(client, action('renewInstance', sign_id, orderId='MK-renew-1',
                                       instanceExpireTime='2026-12-22 10:53:20'))
     assert response.status_code == 200 and response.body == SUCCESS
-    stored = store.get_instance(sign_id)
+    stored = table.instance(sign_id)
     assert stored['expires_at'] == '2026-12-22T02:53:20Z' and stored['version'] == 2
     assert [e['type'] for e in event_payloads()].count('instance.renewed') == 1
 
@@ -222,7 +222,7 @@ def test_renew_and_modify_with_a_missing_field(client, frozen, name, remove):
     body = action(name, sign_id, instanceExpireTime='2026-12-22 10:53:20')
     del body[remove]
     assert_error(deliver(client, body), 400, 'invalid_request', remove)
-    assert store.get_instance(sign_id)['version'] == 1 and len(event_payloads()) == 1
+    assert table.instance(sign_id)['version'] == 1 and len(event_payloads()) == 1
 
 
 @pytest.mark.parametrize('name', ['expireInstance', 'destroyInstance'])
@@ -240,7 +240,7 @@ def test_an_unknown_sign_id_is_an_error_and_changes_nothing(client, frozen, name
     response = deliver(client, action(name, 'cm-not-ours-000', instanceExpireTime='2026-12-22 10:53:20'))
     assert_error(response, 404, 'not_found')
     assert 'cm-not-ours-000' in body_json(response)['error']['message']
-    assert store.get_instance(sign_id)['version'] == 1 and len(event_payloads()) == 1
+    assert table.instance(sign_id)['version'] == 1 and len(event_payloads()) == 1
     assert items('INSTANCE#')[0]['sign_id']['S'] == sign_id and len(items('INSTANCE#')) == 1
 
 
@@ -249,7 +249,7 @@ def test_modify_turns_a_trial_into_formal(client, frozen):
     response = deliver(client, action('modifyInstance', sign_id, spec='premium', timeSpan=1, timeUnit='y',
                                       instanceExpireTime='2026-11-22T02:53:20Z'))
     assert response.body == SUCCESS
-    stored = store.get_instance(sign_id)
+    stored = table.instance(sign_id)
     assert stored['trial'] is False and stored['spec'] == 'premium'
     assert stored['expires_at'] == '2026-11-22T02:53:20Z'
     modified = [e for e in event_payloads() if e['type'] == 'instance.modified']
@@ -259,10 +259,10 @@ def test_modify_turns_a_trial_into_formal(client, frozen):
 def test_expire_then_destroy_keeps_the_instance(client, frozen):
     sign_id = create(client)
     assert deliver(client, action('expireInstance', sign_id)).body == SUCCESS
-    assert store.get_instance(sign_id)['status'] == 'EXPIRED'
+    assert table.instance(sign_id)['status'] == 'EXPIRED'
     assert deliver(client, action('expireInstance', sign_id)).body == SUCCESS   # a repeat: nothing new
     assert deliver(client, action('destroyInstance', sign_id)).body == SUCCESS
-    stored = store.get_instance(sign_id)
+    stored = table.instance(sign_id)
     assert stored['status'] == 'DESTROYED' and stored['expired_at'] and stored['destroyed_at']
     assert deliver(client, action('destroyInstance', sign_id)).body == SUCCESS
     assert sorted(e['type'] for e in event_payloads()) == ['instance.created', 'instance.destroyed',
@@ -273,7 +273,7 @@ def test_a_renewal_reactivates_an_expired_instance(client, frozen):
     sign_id = create(client)
     deliver(client, action('expireInstance', sign_id))
     deliver(client, action('renewInstance', sign_id, instanceExpireTime=1800000000))
-    stored = store.get_instance(sign_id)
+    stored = table.instance(sign_id)
     assert stored['status'] == 'ACTIVE' and stored['expires_at'] == '2027-01-15T08:00:00Z'
 
 
@@ -282,7 +282,7 @@ def test_a_destroyed_instance_cannot_be_renewed(client, frozen):
     deliver(client, action('destroyInstance', sign_id))
     response = deliver(client, action('renewInstance', sign_id, instanceExpireTime='2026-12-22 10:53:20'))
     assert_error(response, 409, 'instance_destroyed')
-    assert store.get_instance(sign_id)['status'] == 'DESTROYED'
+    assert table.instance(sign_id)['status'] == 'DESTROYED'
 
 
 @pytest.mark.parametrize('body', [{'action': 'deleteEverything'}, {'action': ''}, {'echoback': 'x'},
@@ -318,7 +318,7 @@ def test_a_replayed_event_id_with_another_body_is_refused(client, frozen):
     assert first.status_code == 200
     replay = deliver(client, create_body('MK-someone-else'), query)
     assert_error(replay, 409, 'replayed_event')
-    assert len(items('INSTANCE#')) == 1 and store.get_instance_pointer('MK-someone-else') is None
+    assert len(items('INSTANCE#')) == 1 and table.instance_for_order('MK-someone-else') is None
 
 
 def test_the_same_event_again_gets_the_same_answer(client, frozen):
@@ -329,9 +329,9 @@ def test_the_same_event_again_gets_the_same_answer(client, frozen):
     deliver(client, action('renewInstance', sign_id, instanceExpireTime='2027-12-22 10:53:20'))
     again = deliver(client, dict(reversed(list(renew.items()))), query)   # same content, other key order
     assert again.status_code == 200 and again.body == SUCCESS
-    assert store.get_instance(sign_id)['expires_at'] == '2027-12-22T02:53:20Z'
+    assert table.instance(sign_id)['expires_at'] == '2027-12-22T02:53:20Z'
     assert len(event_payloads()) == 3
-    record = store.get_marketplace_delivery('777000222')
+    record = table.marketplace_delivery('777000222')
     assert record['answer'] == '{"success":"true"}' and record['sign_id'] == sign_id
     assert json.loads(record['body'])['instanceExpireTime'] == '2026-12-22 10:53:20'
 
@@ -341,7 +341,7 @@ def test_an_error_is_answered_afresh_when_the_same_event_comes_again(client, fro
     query = signed_query(event_id='777000333')
     renew = action('renewInstance', 'cm-later', instanceExpireTime='2026-12-22 10:53:20')
     assert deliver(client, renew, query).status_code == 404
-    assert store.get_marketplace_delivery('777000333')['verdict'].startswith('not_found')
+    assert table.marketplace_delivery('777000333')['verdict'].startswith('not_found')
     assert_error(deliver(client, {**renew, 'signId': 'cm-other'}, query), 409, 'replayed_event')
 
 

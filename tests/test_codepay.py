@@ -1,5 +1,5 @@
 """Codepay signing (PROVIDERS.md §5.1 vector) and the create request on the wire."""
-from chalicelib.providers import codepay
+from chalicelib.providers.codepay import sign as codepay
 from tests.helpers import codepay_sign
 
 VECTOR_KEY = '5v4bRQhIB00NqjcuJPOmIGG49VMXpcPM'

@@ -1,12 +1,11 @@
 """POST /notify/codepay: verification, business checks, exactly-once, what Codepay is answered."""
-import json
 
 import pytest
 
-from chalicelib import store
+from tests import table
 from tests.codepay_fixtures import expect_create
 from tests.conftest import CODEPAY_ID
-from tests.helpers import (FORM, PUBLISHABLE, assert_text_answer, assert_unchanged, body_json,
+from tests.helpers import (FORM, PUBLISHABLE, SECRET, assert_text_answer, assert_unchanged, body_json, event_bodies,
                            codepay_notification, form_body, post_concurrently, post_json, table_items)
 
 ORDER = {'provider': 'codepay', 'product_id': 'gold_60', 'payer': {'channel': 'alipay'}}
@@ -31,12 +30,11 @@ def test_valid_notification_pays_the_order_once(client, order):
     assert shown['status'] == 'PAID'
     assert shown['provider_trade_no'] == 'CP20261122000001'
     assert shown['paid_at']
-    [event] = table_items('EVENT#')
-    payload = json.loads(event['payload']['S'])
+    [payload] = event_bodies()
     assert payload['type'] == 'order.paid'
-    assert payload['data']['order']['status'] == 'PAID'
-    record = store.get_notification('codepay', 'CP20261122000001')
-    assert record['verdict'] == 'applied' and record['order_id'] == order['order_id']
+    assert payload['data']['order'] == shown
+    record = table.notification('codepay', 'CP20261122000001')
+    assert record['verdict'] == 'applied' and record['out_trade_no'] == order['out_trade_no']
     assert record['body'] == form_body(codepay_notification(order['out_trade_no']))
     assert record['headers']['content-type'] == FORM['Content-Type']
 
@@ -89,7 +87,7 @@ def test_wrong_amount_is_refused(client, order, money):
     response = notify(client, codepay_notification(order['out_trade_no'], money=money))
     assert_text_answer(response, 'fail')
     assert_unchanged(order['order_id'])
-    record = store.get_notification('codepay', 'CP20261122000001')
+    record = table.notification('codepay', 'CP20261122000001')
     assert record['verdict'] == 'rejected' and record['reason'].startswith('amount')
 
 
@@ -105,7 +103,7 @@ def quoted_order(client, http_mock):
 def test_paying_the_quoted_amount_pays_the_order(client, quoted_order):
     fields = codepay_notification(quoted_order['out_trade_no'], price='6.00', money='5.99')
     assert_text_answer(notify(client, fields), 'success')
-    stored = store.get_order(quoted_order['order_id'])
+    stored = table.order(quoted_order['order_id'])
     assert (stored['status'], stored['amount'], stored['paid_amount']) == ('PAID', 600, 599)
     shown = body_json(client.http.get(f'/orders/{quoted_order["order_id"]}', headers=PUBLISHABLE))
     assert (shown['amount'], shown['paid_amount']) == (600, 599)
@@ -117,7 +115,7 @@ def test_a_payment_other_than_the_quote_or_for_another_price_is_refused(client, 
     fields = codepay_notification(quoted_order['out_trade_no'], price=price, money=money)
     assert_text_answer(notify(client, fields), 'fail')
     assert_unchanged(quoted_order['order_id'])
-    assert store.get_notification('codepay', 'CP20261122000001')['reason'].startswith('amount')
+    assert table.notification('codepay', 'CP20261122000001')['reason'].startswith('amount')
 
 
 def test_a_notification_without_price_is_refused(client, order):
@@ -149,21 +147,39 @@ def test_unknown_order_is_refused(client, order):
 def test_duplicate_is_answered_success_and_changes_nothing(client, order):
     fields = codepay_notification(order['out_trade_no'])
     assert_text_answer(notify(client, fields), 'success')
-    paid = store.get_order(order['order_id'])
+    paid = table.order(order['order_id'])
     assert_text_answer(notify(client, fields), 'success')
-    assert store.get_order(order['order_id']) == paid
+    assert table.order(order['order_id']) == paid
     assert len(table_items('EVENT#')) == 1
-    assert store.get_notification('codepay', 'CP20261122000001')['seen_count'] == 2
+    assert table.notification('codepay', 'CP20261122000001')['verdict'] == 'applied'  # a duplicate costs no write
 
 
-def test_a_second_payment_for_a_paid_order_is_kept_but_changes_nothing(client, order):
+def test_a_second_payment_of_a_paid_order_is_an_order_paid_again_event(client, order):
     assert_text_answer(notify(client, codepay_notification(order['out_trade_no'])), 'success')
+    paid = table.order(order['order_id'])
     second = codepay_notification(order['out_trade_no'], pay_no='CP-second')
     assert_text_answer(notify(client, second), 'success')
-    assert store.get_order(order['order_id'])['provider_trade_no'] == 'CP20261122000001'
-    record = store.get_notification('codepay', 'CP-second')
-    assert record['verdict'] == 'ignored' and 'paid twice' in record['reason']
-    assert len(table_items('EVENT#')) == 1
+    assert_text_answer(notify(client, second), 'success')
+    assert table.order(order['order_id']) == paid
+    record = table.notification('codepay', 'CP-second')
+    assert record['verdict'] == 'applied' and record['reason'] == 'order.paid_again'
+    listed = body_json(client.http.get(f'/events?order_id={order["order_id"]}', headers=SECRET))['data']
+    assert [event['type'] for event in listed] == ['order.paid', 'order.paid_again']
+    assert listed[1]['data']['paid_again'] == {'provider_trade_no': 'CP-second',
+                                               'first_provider_trade_no': 'CP20261122000001',
+                                               'amount': 600, 'paid_amount': 600}
+    assert listed[1]['data']['order']['status'] == 'PAID'
+
+
+def test_the_same_trade_reported_again_under_another_id_changes_nothing(client, order):
+    assert_text_answer(notify(client, codepay_notification(order['out_trade_no'])), 'success')
+    paid = table.order(order['order_id'])
+    from tests.helpers import apply_verified
+    from chalicelib.providers.contract import PAID, Notification
+    again = Notification(event_id='another-id', kind=PAID, out_trade_no=order['out_trade_no'], amount=600,
+                         provider_trade_no='CP20261122000001')
+    assert apply_verified('codepay', again) == 'ignored'
+    assert table.order(order['order_id']) == paid and len(event_bodies()) == 1
 
 
 @pytest.mark.parametrize('body, headers', [
@@ -211,8 +227,8 @@ def test_payment_after_a_close_still_pays(client, order):
     from tests.helpers import SECRET
     assert post_json(client, f'/orders/{order["order_id"]}/close', {}, SECRET).status_code == 200
     assert_text_answer(notify(client, codepay_notification(order['out_trade_no'])), 'success')
-    assert store.get_order(order['order_id'])['status'] == 'PAID'
-    assert [json.loads(e['payload']['S'])['type'] for e in table_items('EVENT#')].count('order.paid') == 1
+    assert table.order(order['order_id'])['status'] == 'PAID'
+    assert [e['type']['S'] for e in table_items('EVENT#')].count('order.paid') == 1
 
 
 @pytest.mark.parametrize('backend', ['moto_table', 'local_table'])
@@ -230,7 +246,7 @@ def test_fifty_concurrent_duplicates_pay_once(request, backend):
     body = form_body(codepay_notification(order['out_trade_no']))
     answers = post_concurrently('/notify/codepay', body, FORM)
     assert answers == [(200, 'success')] * 50
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert stored['status'] == 'PAID' and stored['version'] == 2
     assert len(table_items('EVENT#')) == 1
-    assert store.get_notification('codepay', 'CP20261122000001')['seen_count'] == 50
+    assert table.notification('codepay', 'CP20261122000001')['verdict'] == 'applied'

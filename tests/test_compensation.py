@@ -5,10 +5,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import clock, compensation, notifications, providers, settings, store
+from chalicelib import clock, compensation, notifications, providers, settings
 from chalicelib.errors import ProviderError
-from chalicelib.providers import Inbound
-from tests import fakepay
+from chalicelib.providers.contract import Inbound, Notification
+from tests import fakepay, table
 
 T0 = datetime(2026, 11, 22, 8, 0, 0, tzinfo=timezone.utc)
 
@@ -37,14 +37,14 @@ def open_order(number, provider='fakepay'):
     request = {'provider': provider, 'out_trade_no': f'comp-{number:04d}', 'quantity': 1,
                'client_ip': None, 'metadata': {}}
     order = {**orders.new_order_item(request, catalog.get().get('gold_60'), {}), 'client_params': {'x': '1'}}
-    store.insert_order(order, 'hash')
+    table.insert(order)
     return order
 
 
 def event_types():
     from chalicelib import aws
     items = aws.client('dynamodb').scan(TableName=settings.get().table_name)['Items']
-    return [json.loads(i['payload']['S'])['type'] for i in items if i['pk']['S'].startswith('EVENT#')]
+    return [i['type']['S'] for i in items if i['pk']['S'].startswith('EVENT#')]
 
 
 def test_a_paid_but_unnotified_order_is_paid_from_the_query(moto_table, at):
@@ -54,9 +54,9 @@ def test_a_paid_but_unnotified_order_is_paid_from_the_query(moto_table, at):
     assert compensation.run()['checked'] == 0
     at(6)
     assert compensation.run() == {'checked': 1, 'paid': 1, 'closed': 0, 'errors': 0}
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert (stored['status'], stored['provider_trade_no']) == ('PAID', 'T-1')
-    assert store.get_notification('fakepay', 'query:T-1')['verdict'] == 'applied'
+    assert table.notification('fakepay', 'query:T-1')['verdict'] == 'applied'
     assert compensation.run()['checked'] == 0
     assert event_types() == ['order.paid']
 
@@ -67,7 +67,7 @@ def test_unpaid_orders_are_left_until_they_expire_then_closed(moto_table, at):
     assert compensation.run() == {'checked': 1, 'paid': 0, 'closed': 0, 'errors': 0}
     at(31)
     assert compensation.run()['closed'] == 1
-    assert store.get_order(order['order_id'])['status'] == 'CLOSED'
+    assert table.order(order['order_id'])['status'] == 'CLOSED'
     assert ('close', order['out_trade_no']) in fakepay.calls
     assert event_types() == ['order.closed']
 
@@ -77,29 +77,29 @@ def test_provider_errors_leave_the_order_as_it_was(moto_table, at):
     fakepay.query_answer[order['out_trade_no']] = ProviderError('busy', retryable=True)
     at(40)
     assert compensation.run()['errors'] == 1
-    assert store.get_order(order['order_id'])['status'] == 'CREATED'
+    assert table.order(order['order_id'])['status'] == 'CREATED'
     fakepay.query_answer.clear()
     fakepay.behaviour['close'] = 'SYSTEMERROR'
     assert compensation.run()['errors'] == 1
-    assert store.get_order(order['order_id'])['status'] == 'CREATED' and event_types() == []
+    assert table.order(order['order_id'])['status'] == 'CREATED' and event_types() == []
 
 
 def test_a_query_for_the_wrong_amount_is_refused(moto_table, at, monkeypatch):
     order = open_order(4)
     fakepay.query_answer[order['out_trade_no']] = 'T-4'
-    monkeypatch.setattr(fakepay, 'query', lambda o: providers.Notification(
+    monkeypatch.setattr(fakepay, "query", lambda o: Notification(
         event_id='query:T-4', kind='paid', out_trade_no=o['out_trade_no'], amount=1, provider_trade_no='T-4'))
     at(6)
     compensation.run()
-    assert store.get_order(order['order_id'])['status'] == 'CREATED'
-    assert store.get_notification('fakepay', 'query:T-4')['verdict'] == 'rejected'
+    assert table.order(order['order_id'])['status'] == 'CREATED'
+    assert table.notification('fakepay', 'query:T-4')['verdict'] == 'rejected'
 
 
 def test_codepay_orders_have_no_query_and_close_locally(moto_table, at):
     order = open_order(5, provider='codepay')
     at(31)
     assert compensation.run()['closed'] == 1
-    assert store.get_order(order['order_id'])['status'] == 'CLOSED'
+    assert table.order(order['order_id'])['status'] == 'CLOSED'
 
 
 def test_compensation_racing_the_late_notification_pays_once(any_table, at):
@@ -120,6 +120,6 @@ def test_compensation_racing_the_late_notification_pays_once(any_table, at):
         [run.result() for run in runs]
     assert answers == ['OK'] * 5
     for order in orders_made:
-        stored = store.get_order(order['order_id'])
+        stored = table.order(order['order_id'])
         assert (stored['status'], stored['version']) == ('PAID', 2)
     assert event_types() == ['order.paid'] * 5

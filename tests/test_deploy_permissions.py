@@ -10,8 +10,8 @@ an SSM reference, as deployed, and each function starts with nothing resolved
 or cached, as a new container does. Every recorded call must be granted by the
 function's generated policy, and everything the policy grants must be used by
 some scenario, so no permission is there for nothing. The whole run is made
-twice: Alipay with public keys and WeChat Pay's client certificate as a .p12,
-then Alipay with certificates and the client certificate as PEM.
+twice: Alipay with public keys, then Alipay with certificates (WeChat Pay's client
+certificate as PEM both times).
 (The queue trigger's receive and delete are made by Lambda, not by our code;
 logs by the runtime.)
 """
@@ -25,11 +25,10 @@ from unittest import mock
 import pytest
 import requests
 
-from chalicelib import aws, catalog, clock, compensation, settings, store
-from chalicelib.providers.wechatpay import certificates
+from chalicelib import aws, catalog, clock, compensation, keyring, settings
 from chalicelib.webhooks import worker
 from deploy import plan, policy
-from tests import alipay_sdk
+from tests import alipay_sdk, table
 from tests.alipay_fixtures import APP_ID, GATEWAY, SELLER_ID, TRADE_NO, expect_gateway, signed
 from tests.certs import ca_name, issued_certificate
 from tests.cloudmarket_fixtures import create_body, deliver, signed_query
@@ -42,13 +41,17 @@ from tests.midas_fixtures import (CATALOG, PAYER, buy_goods_answer, delivery, ex
 from tests.midas_fixtures import URL as MIDAS_URL
 from tests.test_deploy_template import resource_token
 from tests.wechatpay_fixtures import (LOGIN_URL, MCH_ID, OPENID, PLATFORM_SERIAL, PUB_KEY_ID, WeChat,
-                                      certificates_reply, environment, p12_settings, payment_fields,
+                                      certificates_reply, environment, payment_fields,
                                       private_pem, refund_notification, refund_resource, transaction,
                                       v2_xml, v3_notification)
 
 HOOK = 'https://merchant.test/paygate'
 RUNTIME_ONLY = {'logs:CreateLogStream', 'logs:PutLogEvents',
-                'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'}
+                'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes',
+                'dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator',
+                'dynamodb:ListStreams'}
+# Lambda itself sends a failed asynchronous invocation to the function's failure queue.
+RUNTIME_GRANTS = {('sqs:SendMessage', 'failure-queue')}
 TRANSACT_ACTIONS = {'Put': 'PutItem', 'Update': 'UpdateItem', 'Delete': 'DeleteItem',
                     'ConditionCheck': 'ConditionCheckItem'}
 # Every setting Paygate resolves (a settings.Secret, or the catalog): stored in SSM here.
@@ -59,9 +62,7 @@ REFERENCED = (
     'PAYGATE_ALIPAY_PUBLIC_KEY', 'PAYGATE_ALIPAY_PUBLIC_CERT', 'PAYGATE_ALIPAY_APP_CERT',
     'PAYGATE_ALIPAY_ROOT_CERT', 'PAYGATE_MIDAS_APPKEY', 'PAYGATE_WECHATPAY_APP_SECRET',
     'PAYGATE_WECHATPAY_KEY', 'PAYGATE_WECHATPAY_APIV3_KEY', 'PAYGATE_WECHATPAY_PRIVATE_KEY',
-    'PAYGATE_WECHATPAY_PUBLIC_KEY', 'PAYGATE_WECHATPAY_CLIENT_CERT', 'PAYGATE_WECHATPAY_CLIENT_KEY',
-    'PAYGATE_WECHATPAY_CLIENT_P12', 'PAYGATE_WECHATPAY_P12_PASSWORD')
-P12_PASSWORD = 'p12-password-for-tests'
+    'PAYGATE_WECHATPAY_PUBLIC_KEY', 'PAYGATE_WECHATPAY_CLIENT_CERT', 'PAYGATE_WECHATPAY_CLIENT_KEY')
 NEXT_SERIAL = '4C5D6E7F8091A2B3C4D5E6F708192A3B4C5D6E7F'
 BALANCE = {'ret': 0, 'balance': 150, 'gen_balance': 30, 'first_save': 0, 'save_amt': 500}
 XML = {'Content-Type': 'text/xml'}
@@ -74,9 +75,10 @@ ROOT_CERT = (Path(__file__).parent / 'data' / 'alipay_root_cert.crt').read_text(
 class Recorder:
     """The (action, resource) pairs each function's code needed, while it ran."""
 
-    def __init__(self):
+    def __init__(self, plan_functions):
         self.current = None
         self.needed = {}
+        self.plan = {function.name: function for function in plan_functions}
 
     def __call__(self, model, params, **kwargs):
         if self.current:
@@ -84,19 +86,22 @@ class Recorder:
             self.needed[self.current].update(needs(service, model.name, params))
 
     def running(self, function):
-        """Record while `function`'s code runs, from a cold start (nothing resolved or cached)."""
+        """Record while `function`'s code runs, from a cold start (nothing resolved or cached), with
+        the PAYGATE_PREFETCH its packaged environment has."""
         recorder = self
 
         class Running:
             def __enter__(self):
                 settings.reset()
                 catalog.reset()
-                certificates.forget()
+                keyring.forget()
+                os.environ['PAYGATE_PREFETCH'] = ','.join(policy.settings_read(recorder.plan[function], env()))
                 recorder.needed.setdefault(function, set())
                 recorder.current = function
 
             def __exit__(self, *exc):
                 recorder.current = None
+                del os.environ['PAYGATE_PREFETCH']
         return Running()
 
 
@@ -111,7 +116,8 @@ def needs(service, operation, params):
     if service == 'sqs':
         return {(f'sqs:{operation}', 'webhook-queue')}
     if service == 'ssm':
-        return {(f'ssm:{operation}', 'ssm:parameter/' + params['Name'].lstrip('/'))}
+        names = params.get('Names') or [params['Name']]
+        return {(f'ssm:{operation}', 'ssm:parameter/' + name.lstrip('/')) for name in names}
     return {(f'{service}:{operation}', 'unexpected')}
 
 
@@ -125,10 +131,11 @@ def stage_settings(credentials, alipay_keys, wechatpay_keys):
         'PAYGATE_WEBHOOKS': json.dumps([{'id': 'main', 'url': HOOK, 'secrets': ['whsec_1']}]),
         'PAYGATE_ALIPAY_APP_ID': APP_ID, 'PAYGATE_ALIPAY_SELLER_ID': SELLER_ID,
         'PAYGATE_ALIPAY_GATEWAY': GATEWAY, 'PAYGATE_ALIPAY_APP_PRIVATE_KEY': alipay_keys.app.private_pem,
+        'PAYGATE_WECHATPAY_CLIENT_CERT': wechatpay_keys.platform_cert,
+        'PAYGATE_WECHATPAY_CLIENT_KEY': private_pem(wechatpay_keys.platform),
     }
     if credentials == 'keys':
-        return {**values, 'PAYGATE_ALIPAY_PUBLIC_KEY': alipay_keys.alipay.public_pem,
-                **p12_settings(wechatpay_keys, P12_PASSWORD), 'PAYGATE_WECHATPAY_P12_PASSWORD': P12_PASSWORD}
+        return {**values, 'PAYGATE_ALIPAY_PUBLIC_KEY': alipay_keys.alipay.public_pem}
     issuer, authority = alipay_keys.alipay.private, 'Ant Financial Certification Authority Class {} R1'
     return {
         **values, 'PAYGATE_ALIPAY_SIGN_MODE': 'cert', 'PAYGATE_ALIPAY_ROOT_CERT': ROOT_CERT,
@@ -136,8 +143,6 @@ def stage_settings(credentials, alipay_keys, wechatpay_keys):
                                                       ca_name(authority.format(1)), serial=77),
         'PAYGATE_ALIPAY_PUBLIC_CERT': issued_certificate(alipay_keys.alipay.public, ca_name('alipay'), issuer,
                                                          ca_name(authority.format(2)), serial=78),
-        'PAYGATE_WECHATPAY_CLIENT_CERT': wechatpay_keys.platform_cert,
-        'PAYGATE_WECHATPAY_CLIENT_KEY': private_pem(wechatpay_keys.platform),
     }
 
 
@@ -155,7 +160,8 @@ def recorder(request, client, paygate_env, alipay_keys, wechatpay_keys):
         paygate_env.setenv(name, f'ssm:{path}')
     settings.reset()
     assert unresolved(settings.get()) == []
-    record = Recorder()
+    from app import app
+    record = Recorder(plan.build(app))
     for service in ('dynamodb', 'sqs', 'ssm'):
         aws.client(service).meta.events.register('before-parameter-build.*.*', record)
     return record
@@ -222,9 +228,9 @@ def refresh_certificates(client, recorder, wechat, keys):
                                    ('platform', PLATFORM_SERIAL, NEXT_SERIAL)):
         body, key, serial = certificates_reply(keys, signer, serial, listed)
         wechat.v3('GET', '/v3/certificates', body=body, key=key, serial=serial)
-        with recorder.running('refresh_wechatpay_certificates'):
-            answer = client.lambda_.invoke('refresh_wechatpay_certificates', event).payload
-        assert answer == {'refreshed': [listed]}
+        with recorder.running('refresh_certificates'):
+            answer = client.lambda_.invoke('refresh_certificates', event).payload
+        assert answer == {'wechatpay': [listed]}
 
 
 def notify(client, recorder, orders, alipay_keys, keys):
@@ -239,10 +245,13 @@ def notify(client, recorder, orders, alipay_keys, keys):
     with recorder.running('notify_alipay'):
         paid = alipay_sdk.form_body(signed(alipay_keys, orders['alipay']))
         forged = alipay_sdk.form_body(signed(alipay_keys, orders['alipay'], key=alipay_keys.app))
-        assert sent('/notify/alipay', (paid, paid, forged)) == [200, 200, 400]
+        refunded = alipay_sdk.form_body(signed(alipay_keys, orders['alipay'], notify_id='perm-refunded',
+                                               refund_fee='0.50', out_biz_no='perm-console-refund'))
+        assert sent('/notify/alipay', (paid, paid, forged, refunded)) == [200, 200, 400, 200]
     with recorder.running('notify_midas'):
+        # The duplicate comes without appmeta: it is found by its token (a lookup).
         answers = [client.http.get('/notify/midas?' + query_of(fields)).status_code
-                   for fields in (delivery(orders['midas']), delivery(orders['midas']),
+                   for fields in (delivery(orders['midas']), delivery(orders['midas'], appmeta=None),
                                   delivery(orders['midas'], appkey='not-the-appkey'))]
         assert answers == [200, 200, 400]
     with recorder.running('notify_wechatpay'):
@@ -258,7 +267,7 @@ def notify(client, recorder, orders, alipay_keys, keys):
             response = client.http.post('/notify/wechatpay/v3', headers=headers, body=body)
             assert response.status_code == expected, name
     for name in ('codepay', 'alipay', 'midas', 'wx2', 'wx3', 'wx3-cert'):
-        assert store.get_order(orders[name]['order_id'])['status'] == 'PAID', name
+        assert table.order(orders[name]['order_id'])['status'] == 'PAID', name
 
 
 def coins(client, http_mock, recorder):
@@ -283,7 +292,7 @@ def coins(client, http_mock, recorder):
         present = {'payer': PAYER, 'coins': 10, 'billno': 'perm-present-1'}
         assert post_json(client, '/midas/presents', present, SECRET).status_code == 200
         assert post_json(client, '/midas/presents', present).status_code == 403
-    return tuple(store.get_reference(name)['order_id'] for name in ('perm-coins', 'perm-coins-unknown'))
+    return tuple(table.order_id_of(name) for name in ('perm-coins', 'perm-coins-unknown'))
 
 
 def settle(client, http_mock, recorder):
@@ -367,8 +376,11 @@ def refund_notifications(client, recorder, keys):
 
 def webhooks(http_mock, recorder, event_id):
     http_mock.add('POST', HOOK, status=500)
+    with recorder.running('deliver_new_events'):
+        worker.handle_stream([{'pk': {'S': f'EVENT#{event_id}'}, 'sk': {'S': 'DELIVERY#main'}}])
     with recorder.running('deliver_webhooks'):
-        assert worker.handle_message(json.dumps({'event_id': event_id, 'endpoint_id': 'main'}))
+        assert worker.handle_message(json.dumps({'event_id': event_id, 'endpoint_id': 'main'}),
+                                     clock.now() + timedelta(minutes=5))
     with recorder.running('sweep_webhooks'):
         assert worker.sweep(clock.now() + timedelta(hours=1)) > 0
 
@@ -398,9 +410,12 @@ def compensate(recorder, alipay_answers, alipay_keys, wechat):
     assert done == {'checked': 6, 'paid': 2, 'closed': 4, 'errors': 0}
 
 
+def env():
+    return {name: value for name, value in os.environ.items() if name.startswith('PAYGATE_')}
+
+
 def granted(function):
-    env = {name: value for name, value in os.environ.items() if name.startswith('PAYGATE_')}
-    stage = plan.Stage('paygate', 'test', env, 'python3.11', 'x86_64', 'PassThrough', {})
+    stage = plan.Stage('paygate', 'test', env(), 'python3.11', 'x86_64', 'PassThrough', {})
     return {(action, resource_token(resource))
             for statement in policy.document(function, stage)['Statement']
             for action in statement['Action'] for resource in statement['Resource']}
@@ -427,7 +442,7 @@ def test_every_call_is_granted_and_every_grant_is_used(client, http_mock, record
     problems = {}
     for name, needed in recorder.needed.items():
         allowed = granted(functions[name])
-        unused = {(a, r) for a, r in allowed if a not in RUNTIME_ONLY} - needed
+        unused = {(a, r) for a, r in allowed if a not in RUNTIME_ONLY} - RUNTIME_GRANTS - needed
         if needed - allowed or unused:
             problems[name] = {'not granted': needed - allowed, 'never used': unused}
     assert problems == {}

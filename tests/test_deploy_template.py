@@ -40,9 +40,9 @@ ALIPAY_VERIFIES = of('alipay', 'PUBLIC_KEY', 'PUBLIC_CERT')                     
 WECHATPAY_API = of('wechatpay', 'KEY', 'PRIVATE_KEY', 'PUBLIC_KEY')       # v2 signing; v3 signing and replies
 
 
-def need(items=(), queries=(), send=False, receive=False, settings=()):
+def need(items=(), queries=(), send=False, receive=False, settings=(), stream=False, fails_to_queue=False):
     return {'items': set(items), 'queries': set(queries), 'send': send, 'receive': receive,
-            'settings': set(settings)}
+            'settings': set(settings), 'stream': stream, 'fails_to_queue': fails_to_queue}
 
 
 # What each function needs, by function name; `settings` are every setting it may read,
@@ -52,23 +52,20 @@ EXPECTED = {
                    | of('wechatpay', 'APP_SECRET')),
     'admin': need(ITEMS, {'table', 'index/events_by_time', 'index/events_by_subject'}, send=True,
                   settings=KEYS | WEBHOOKS | ALIPAY_SIGNS | ALIPAY_VERIFIES | MIDAS | WECHATPAY_API
-                  | of('wechatpay', 'CLIENT_CERT', 'CLIENT_KEY', 'CLIENT_P12', 'P12_PASSWORD')),
-    'notify_codepay': need(ITEMS, send=True, settings=WEBHOOKS | CODEPAY),
-    'notify_alipay': need(ITEMS, send=True,
-                          settings=WEBHOOKS | of('alipay', 'APP_ID', 'SELLER_ID') | ALIPAY_VERIFIES),
-    'notify_midas': need(ITEMS, send=True, settings=WEBHOOKS | MIDAS),
-    'notify_wechatpay': need(ITEMS, send=True,
-                             settings=WEBHOOKS | of('wechatpay', 'KEY', 'APIV3_KEY', 'PUBLIC_KEY')),
-    'cloudmarket': need(ITEMS, send=True,
-                        settings=KEYS | WEBHOOKS | of('cloudmarket', 'TOKEN', 'LOGIN_SECRET')),
-    'midas': need(ITEMS | DELETE, send=True, settings=KEYS | CATALOG | WEBHOOKS | MIDAS),
-    'midas_settle': need(settings=MIDAS),
-    'refresh_wechatpay_certificates': need({'dynamodb:GetItem', 'dynamodb:PutItem'},
-                                           settings=of('wechatpay', 'PRIVATE_KEY', 'APIV3_KEY', 'PUBLIC_KEY')),
+                  | of('wechatpay', 'CLIENT_CERT', 'CLIENT_KEY')),
+    'notify_codepay': need(ITEMS - {'dynamodb:GetItem'}, settings=WEBHOOKS | CODEPAY),
+    'notify_alipay': need(ITEMS, settings=WEBHOOKS | of('alipay', 'APP_ID', 'SELLER_ID') | ALIPAY_VERIFIES),
+    'notify_midas': need(ITEMS, settings=WEBHOOKS | MIDAS),
+    'notify_wechatpay': need(ITEMS, settings=WEBHOOKS | of('wechatpay', 'KEY', 'APIV3_KEY', 'PUBLIC_KEY')),
+    'cloudmarket': need(ITEMS, settings=KEYS | WEBHOOKS | of('cloudmarket', 'TOKEN', 'LOGIN_SECRET')),
+    'midas': need(ITEMS | DELETE, settings=KEYS | CATALOG | WEBHOOKS | MIDAS),
+    'midas_settle': need(settings=MIDAS, fails_to_queue=True),
+    'refresh_certificates': need({'dynamodb:GetItem', 'dynamodb:PutItem'},
+                                 settings=of('wechatpay', 'PRIVATE_KEY', 'APIV3_KEY', 'PUBLIC_KEY')),
+    'deliver_new_events': need(ITEMS, send=True, settings=WEBHOOKS, stream=True),
     'deliver_webhooks': need(ITEMS, send=True, receive=True, settings=WEBHOOKS),
     'sweep_webhooks': need(queries={'index/work'}, send=True),
-    'compensate': need(ITEMS, {'index/work'}, send=True,
-                       settings=WEBHOOKS | ALIPAY_SIGNS | ALIPAY_VERIFIES | WECHATPAY_API),
+    'compensate': need(ITEMS, {'index/work'}, settings=WEBHOOKS | ALIPAY_SIGNS | ALIPAY_VERIFIES | WECHATPAY_API),
 }
 
 # Every route the app has today: (method, path) -> the function's logical id. Routes added
@@ -210,6 +207,10 @@ def resource_token(resource):
         return 'table'
     if resource == {'Fn::GetAtt': ['WebhookQueue', 'Arn']}:
         return 'webhook-queue'
+    if resource == {'Fn::GetAtt': ['Table', 'StreamArn']}:
+        return 'table-stream'
+    if 'Fn::GetAtt' in resource and resource['Fn::GetAtt'][0].endswith('FailureQueue'):
+        return 'failure-queue'
     sub = resource['Fn::Sub']
     if found := re.fullmatch(r'\$\{Table\.Arn\}/index/(\w+)', sub):
         return f'index/{found.group(1)}'
@@ -244,10 +245,15 @@ def expected_grants(name, stage_name, env):
     if spec['receive']:
         pairs |= {(a, 'webhook-queue') for a in ('sqs:ReceiveMessage', 'sqs:DeleteMessage',
                                                    'sqs:GetQueueAttributes')}
+    if spec['stream']:
+        pairs |= {(a, 'table-stream') for a in ('dynamodb:DescribeStream', 'dynamodb:GetRecords',
+                                                 'dynamodb:GetShardIterator', 'dynamodb:ListStreams')}
+    if spec['fails_to_queue']:
+        pairs.add(('sqs:SendMessage', 'failure-queue'))
     for var in spec['settings']:
         kind, _, ref = env.get(var, '').partition(':')
         if kind == 'ssm' and enabled(var, env):
-            pairs.add(('ssm:GetParameter', 'ssm:parameter/' + ref.lstrip('/')))
+            pairs.add(('ssm:GetParameters', 'ssm:parameter/' + ref.lstrip('/')))
         elif kind == 'secretsmanager' and enabled(var, env):
             pairs.add(('secretsmanager:GetSecretValue', f'secretsmanager:secret:{ref}-??????'))
     return pairs
@@ -297,7 +303,7 @@ def test_a_notify_function_reads_the_webhooks_and_what_verifies_its_providers_no
     client certificate."""
     sam = packaged['prod']['sam']
     reads = {token for action, token in granted(sam, functions_of(sam)[function])
-             if action == 'ssm:GetParameter'}
+             if action == 'ssm:GetParameters'}
     assert reads == {f'ssm:parameter/paygate/prod/{name}' for name in parameters | {'webhooks'}}
 
 
@@ -337,7 +343,7 @@ def test_the_table_is_kept_recoverable_and_matches_the_code(stage):
         assert props['BillingMode'] == 'PAY_PER_REQUEST'
         assert props['PointInTimeRecoverySpecification'] == {'PointInTimeRecoveryEnabled': True}
         assert props['TimeToLiveSpecification'] == {'AttributeName': 'ttl', 'Enabled': True}
-        assert props['StreamSpecification'] == {'StreamViewType': 'NEW_AND_OLD_IMAGES'}
+        assert props['StreamSpecification'] == {'StreamViewType': 'KEYS_ONLY'}
         assert props['KeySchema'] == [{'AttributeName': 'pk', 'KeyType': 'HASH'},
                                       {'AttributeName': 'sk', 'KeyType': 'RANGE'}]
         indexes = {i['IndexName']: tuple(k['AttributeName'] for k in i['KeySchema'])
@@ -349,15 +355,43 @@ def test_the_table_is_kept_recoverable_and_matches_the_code(stage):
 
 
 def test_every_queue_has_a_dead_letter_queue(stage):
+    """The webhook queue redrives to its dead-letter queue; the dead-letter and failure queues are
+    where things end, each alarmed when it holds anything."""
     _, built = stage
     for template in (built['sam'], built['resources']):
         queues = {n: r for n, r in template['Resources'].items() if r['Type'] == 'AWS::SQS::Queue'}
         dead_letter = {q['Properties']['RedrivePolicy']['deadLetterTargetArn']['Fn::GetAtt'][0]
                        for q in queues.values() if 'RedrivePolicy' in q['Properties']}
         assert dead_letter and dead_letter <= set(queues)
+        failure = {name for name in queues if name.endswith('FailureQueue')}
+        assert failure == {'MidasSettleFailureQueue'}
         for name, queue in queues.items():
-            if name not in dead_letter:
+            if name not in dead_letter | failure:
                 assert queue['Properties']['RedrivePolicy']['maxReceiveCount'] >= 1, name
+        alarm = template['Resources']['MidasSettleFailureQueueAlarm']['Properties']
+        assert alarm['Dimensions'] == [{'Name': 'QueueName',
+                                        'Value': {'Fn::GetAtt': ['MidasSettleFailureQueue', 'QueueName']}}]
+        assert (alarm['MetricName'], alarm['Threshold'], alarm['ComparisonOperator']) == (
+            'ApproximateNumberOfMessagesVisible', 0, 'GreaterThanThreshold')
+
+
+def test_midas_settle_fails_to_its_queue_after_lambdas_retries(stage):
+    """midas_settle is invoked with InvocationType Event: a failed invocation is not lost."""
+    _, built = stage
+    settle = built['sam']['Resources']['MidasSettle']['Properties']
+    assert settle['EventInvokeConfig'] == {'MaximumRetryAttempts': 2, 'DestinationConfig': {'OnFailure': {
+        'Type': 'SQS', 'Destination': {'Fn::GetAtt': ['MidasSettleFailureQueue', 'Arn']}}}}
+
+
+def test_first_webhook_attempts_come_from_the_stream_filtered_to_new_deliveries(stage):
+    _, built = stage
+    trigger = built['sam']['Resources']['DeliverNewEvents']['Properties']
+    (event,) = trigger['Events'].values()
+    assert event['Type'] == 'DynamoDB'
+    assert event['Properties']['Stream'] == {'Fn::GetAtt': ['Table', 'StreamArn']}
+    (pattern,) = event['Properties']['FilterCriteria']['Filters']
+    assert json.loads(pattern['Pattern']) == {
+        'eventName': ['INSERT'], 'dynamodb': {'Keys': {'sk': {'S': [{'prefix': 'DELIVERY#'}]}}}}
 
 
 def test_the_webhook_worker_is_triggered_by_the_queue_within_its_visibility_timeout(stage):
@@ -376,11 +410,11 @@ def test_the_schedules_exist(stage):
     _, built = stage
     resources = built['sam']['Resources']
     schedules = {name: event['Properties']['Schedule']
-                 for name in ('SweepWebhooks', 'Compensate', 'RefreshWechatpayCertificates')
+                 for name in ('SweepWebhooks', 'Compensate', 'RefreshCertificates')
                  for event in resources[name]['Properties']['Events'].values()
                  if event['Type'] == 'Schedule'}
     assert schedules == {'SweepWebhooks': 'rate(1 minute)', 'Compensate': 'rate(5 minutes)',
-                         'RefreshWechatpayCertificates': 'rate(12 hours)'}
+                         'RefreshCertificates': 'rate(12 hours)'}
 
 
 def test_midas_settle_is_invoked_directly_and_has_time_for_its_poll(stage):
@@ -400,8 +434,8 @@ def test_chalice_made_functions_use_their_generated_policy_files(stage):
     assert config['autogen_policy'] is False
     resources = built['sam']['Resources']
     per_function = config['lambda_functions']
-    assert set(per_function) == {'api_handler', 'deliver_webhooks', 'sweep_webhooks', 'compensate',
-                                 'refresh_wechatpay_certificates', 'midas_settle'}
+    assert set(per_function) == {'api_handler', 'deliver_new_events', 'deliver_webhooks', 'sweep_webhooks',
+                                 'compensate', 'refresh_certificates', 'midas_settle'}
     for chalice_name, settings in per_function.items():
         resource = 'APIHandler' if chalice_name == 'api_handler' else \
             ''.join(w.capitalize() for w in chalice_name.split('_'))

@@ -4,8 +4,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import clock, events, store
+from chalicelib import clock, events, ordermodel
+from tests import table
 from tests.helpers import PUBLISHABLE, SECRET, body_json
+
+ORDER_IDS = [ordermodel.new_order_id(f'trade{n}') for n in range(2)]
 
 
 @pytest.fixture
@@ -19,8 +22,9 @@ def stored_events(paygate_env, client, monkeypatch):
     for n, kind in enumerate([events.ORDER_PAID, events.ORDER_CLOSED, events.ORDER_PAID,
                               events.INSTANCE_CREATED, events.ORDER_REFUNDED]):
         monkeypatch.setattr(clock, 'now', lambda n=n: start + timedelta(minutes=n))
-        event = events.new_event(kind, {'order': {'order_id': f'ord_{n % 2}'}})
-        store.put_event(event)
+        event = events.new_event(kind, {'order': {'order_id': ORDER_IDS[n % 2]}},
+                                 events.order_subject(f'trade{n % 2}'))
+        table.put_event(event)
         made.append(event)
     return made
 
@@ -40,13 +44,13 @@ def test_list_is_oldest_first_and_paginated(client, stored_events):
     seen = [e['id'] for page in (first, second, third) for e in page['data']]
     assert seen == [e['id'] for e in stored_events]
     assert not third['has_more'] and third['next_cursor'] is None
-    assert first['data'][0]['data'] == {'order': {'order_id': 'ord_0'}}
+    assert first['data'][0]['data'] == {'order': {'order_id': ORDER_IDS[0]}}
 
 
 def test_filters(client, stored_events):
     paid = listing(client, '?type=order.paid')['data']
     assert [e['id'] for e in paid] == [stored_events[0]['id'], stored_events[2]['id']]
-    by_order = listing(client, '?order_id=ord_1')['data']
+    by_order = listing(client, f'?order_id={ORDER_IDS[1]}')['data']
     assert [e['id'] for e in by_order] == [stored_events[1]['id'], stored_events[3]['id']]
     undelivered = listing(client, '?delivered=false')['data']
     assert [e['delivery_status'] for e in undelivered] == ['pending'] * 4
@@ -61,7 +65,8 @@ def test_one_event_with_deliveries(client, stored_events):
     assert shown['deliveries'][0]['endpoint_id'] == 'main' and shown['attempts'] == []
 
 
-@pytest.mark.parametrize('query', ['?limit=0', '?limit=101', '?limit=x', '?delivered=maybe', '?cursor=abc'])
+@pytest.mark.parametrize('query', ['?limit=0', '?limit=101', '?limit=x', '?delivered=maybe', '?cursor=abc',
+                                   '?order_id=ord_nope'])
 def test_bad_listing_parameters_are_400(client, stored_events, query):
     response = client.http.get(f'/events{query}', headers=SECRET)
     assert response.status_code == 400 and body_json(response)['error']['code'] == 'invalid_request'

@@ -3,9 +3,8 @@ import time
 
 import pytest
 
-from chalicelib import store
 from chalicelib.webhooks import signature
-from tests import fakepay
+from tests import fakepay, table
 from tests.cloudmarket_fixtures import deliver, frozen  # noqa: F401 (fixture)
 from tests.helpers import (FORM, JSON, PUBLISHABLE, SECRET, body_json, post_concurrently, post_json,
                            table_items)
@@ -78,9 +77,9 @@ def test_a_refund_reason_with_a_lone_surrogate_reserves_nothing(client):
     raw = b'{"amount": 100, "refund_no": "refund-surrogate", "reason": ' + SURROGATE + b'}'
     response = post_raw(client, f'/orders/{order["order_id"]}/refunds', raw, SECRET)
     assert_error(response, 400, 'invalid_json')
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert stored['refund_pending_amount'] == 0
-    assert store.get_refund(order['order_id'], 'refund-surrogate') is None
+    assert table.refund(order['order_id'], 'refund-surrogate') is None
     assert fakepay.calls == []
 
 
@@ -128,9 +127,9 @@ def test_concurrent_retries_of_a_refused_refund_all_get_the_refusal(moto_table, 
     # Whoever came first got the refusal (502); a retry arriving after it reads the FAILED refund.
     assert {status for status, _ in answers} <= {200, 502}, answers
     assert all('"FAILED"' in text for status, text in answers if status == 200)
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert stored['refund_pending_amount'] == 0 and stored['refunded_amount'] == 0
-    assert store.get_refund(order['order_id'], 'refund-refused')['refund_status'] == 'FAILED'
+    assert table.refund(order['order_id'], 'refund-refused')['refund_status'] == 'FAILED'
 
 
 @pytest.mark.parametrize('header', ['t=²,v1=00', 't=' + '9' * 5000 + ',v1=00', 't=,v1=', 't=1.5,v1=00'])

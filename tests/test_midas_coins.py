@@ -1,12 +1,12 @@
 """Midas game coins: GET /midas/balance, the settle poll, POST /midas/payments, rollback, presents."""
-import json
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from chalicelib import aws, settings, store
-from chalicelib.providers.midas import coins
+from chalicelib import aws, coins, settings
+from chalicelib.providers import midas
+from tests import table
 from tests.helpers import PUBLISHABLE, SECRET, body_json, midas_sig, post_json
 from tests.midas_fixtures import APPKEY, COOKIES, PAYER, URL, buy_goods_answer, expect
 
@@ -19,7 +19,7 @@ BALANCE = {'ret': 0, 'balance': 150, 'gen_balance': 30, 'first_save': 0, 'save_a
 
 def event_types():
     found = aws.client('dynamodb').scan(TableName=settings.get().table_name)['Items']
-    return sorted(json.loads(i['payload']['S'])['type'] for i in found if i['pk']['S'].startswith('EVENT#'))
+    return sorted(i['type']['S'] for i in found if i['pk']['S'].startswith('EVENT#'))
 
 
 def pay(client, out_trade_no=None, payer=PAYER, product_id='gold_60'):
@@ -98,7 +98,7 @@ def test_the_settle_poll_asks_every_15_s_until_save_amt_moves(moto_table, http_m
     answers = iter([500, 500, 560])
     expect(http_mock, 'get_balance_m', lambda params: {**BALANCE, 'save_amt': next(answers)})
     time = FakeTime()
-    login = coins.login(PAYER)
+    login = midas.login(PAYER)
     result = coins.wait_for_recharge(login, 500, sleep=time.sleep, monotonic=time.monotonic)
     assert result['settled'] is True and result['save_amt'] == 560
     assert time.sleeps == [15, 15]
@@ -108,7 +108,7 @@ def test_the_settle_poll_gives_up_after_two_minutes(moto_table, http_mock):
     calls = []
     expect(http_mock, 'get_balance_m', BALANCE, calls)
     time = FakeTime()
-    result = coins.wait_for_recharge(coins.login(PAYER), 500, sleep=time.sleep, monotonic=time.monotonic)
+    result = coins.wait_for_recharge(midas.login(PAYER), 500, sleep=time.sleep, monotonic=time.monotonic)
     assert result['settled'] is False
     assert time.sleeps == [15] * 8 and len(calls) == 9
 
@@ -129,18 +129,18 @@ def test_paying_with_coins(client, http_mock):
     assert response.status_code == 201, response.body
     order = body_json(response)
     assert order['status'] == 'PAID' and order['amount'] == 600 and order['provider'] == 'midas'
-    assert order['client_params'] == {'billno': order['order_id'], 'coins': 60}
+    assert order['client_params'] == {'billno': order['out_trade_no'], 'coins': 60}
     assert order['midas'] == {'balance': 90, 'gen_balance': 0, 'used_gen_amt': 30}
     [(request, params)] = calls
     assert request.method == 'POST' and request.headers['Content-Type'] == 'application/x-www-form-urlencoded'
     assert request.headers['Cookie'] == COOKIES['qq'].format(api='pay_m')
-    assert (params['billno'], params['amt']) == (order['order_id'], '60')
+    assert (params['billno'], params['amt']) == (order['out_trade_no'], '60')
     assert params['sig'] == midas_sig('POST', '/v3/r/mpay/pay_m', params, APPKEY)
-    stored = store.get_order(order['order_id'])
-    assert (stored['status'], stored['version'], stored['provider_trade_no']) == ('PAID', 2, order['order_id'])
+    stored = table.order(order['order_id'])
+    assert (stored['status'], stored['version'], stored['provider_trade_no']) == ('PAID', 2, order['out_trade_no'])
     assert PAYER['openkey'] not in repr(stored)
     assert event_types() == ['order.paid']
-    record = store.get_notification('midas', f'pay_m:{order["order_id"]}')
+    record = table.notification('midas', f'pay_m:{order["out_trade_no"]}')
     assert record['verdict'] == 'applied' and PAYER['openkey'].encode() not in record['body']
 
 
@@ -159,12 +159,12 @@ def test_insufficient_balance_is_402_and_a_retry_after_recharge_pays(client, htt
     response = pay(client, 'coins-order-2')
     assert response.status_code == 402
     assert body_json(response)['error']['code'] == 'insufficient_balance'
-    order_id = store.get_reference('coins-order-2')['order_id']
-    assert store.get_order(order_id)['status'] == 'CREATED' and event_types() == []
+    order_id = table.order_id_of('coins-order-2')
+    assert table.order(order_id)['status'] == 'CREATED' and event_types() == []
     expect(http_mock, 'pay_m', pay_m_answer(), calls)
     assert pay(client, 'coins-order-2').status_code == 200
-    assert [params['billno'] for _, params in calls] == [order_id, order_id]
-    assert store.get_order(order_id)['status'] == 'PAID'
+    assert [params['billno'] for _, params in calls] == ['coins-order-2', 'coins-order-2']
+    assert table.order(order_id)['status'] == 'PAID'
 
 
 def test_an_expired_login_is_401(client, http_mock):
@@ -179,12 +179,12 @@ def test_an_unknown_outcome_is_marked_and_retried_with_the_same_billno(client, h
     response = pay(client, 'coins-order-3')
     assert response.status_code == 502
     assert 'coins-order-3' in body_json(response)['error']['message']
-    order_id = store.get_reference('coins-order-3')['order_id']
-    assert store.get_order(order_id)['provider_data']['pay_m_unknown'] is True
+    order_id = table.order_id_of('coins-order-3')
+    assert table.order(order_id)['provider_data']['pay_m_unknown'] is True
     calls = []
     expect(http_mock, 'pay_m', pay_m_answer(), calls)
     assert pay(client, 'coins-order-3').status_code == 200
-    assert calls[0][1]['billno'] == order_id
+    assert calls[0][1]['billno'] == 'coins-order-3'
 
 
 def test_a_price_that_is_not_whole_coins_is_refused(client, http_mock):
@@ -204,14 +204,14 @@ def test_an_item_order_is_not_a_coin_payment(client, http_mock):
 def unknown_coin_order(client, http_mock):
     http_mock.add('POST', f'{URL}/mpay/pay_m', body=requests.exceptions.ConnectionError())
     pay(client, 'coins-order-4')
-    return store.get_reference('coins-order-4')['order_id']
+    return table.order_id_of('coins-order-4')
 
 
 def test_closing_an_unconfirmed_coin_order_rolls_it_back(client, http_mock):
     order_id = unknown_coin_order(client, http_mock)
     refused = post_json(client, f'/orders/{order_id}/close', {}, SECRET)
     assert refused.status_code == 400 and body_json(refused)['error']['field'] == 'payer.openkey'
-    assert store.get_order(order_id)['status'] == 'CREATED'
+    assert table.order(order_id)['status'] == 'CREATED'
     calls = []
     expect(http_mock, 'cancel_pay_m', lambda p: {'ret': 0, 'billno': p['billno'], 'balance': 150,
                                                  'gen_balance': 0}, calls)
@@ -219,9 +219,9 @@ def test_closing_an_unconfirmed_coin_order_rolls_it_back(client, http_mock):
     closed = post_json(client, f'/orders/{order_id}/close', {'payer': login}, SECRET)
     assert closed.status_code == 200 and body_json(closed)['status'] == 'CLOSED'
     [(request, params)] = calls
-    assert (params['billno'], params['amt'], params['openid']) == (order_id, '60', PAYER['openid'])
+    assert (params['billno'], params['amt'], params['openid']) == ('coins-order-4', '60', PAYER['openid'])
     assert params['sig'] == midas_sig('POST', '/v3/r/mpay/cancel_pay_m', params, APPKEY)
-    assert PAYER['openkey'] not in repr(store.get_order(order_id))
+    assert PAYER['openkey'] not in repr(table.order(order_id))
 
 
 def test_a_failed_rollback_leaves_the_order_open(client, http_mock):
@@ -229,14 +229,14 @@ def test_a_failed_rollback_leaves_the_order_open(client, http_mock):
     expect(http_mock, 'cancel_pay_m', {'ret': 1001, 'msg': '参数错误'})
     login = {'openkey': PAYER['openkey'], 'pfkey': PAYER['pfkey']}
     response = post_json(client, f'/orders/{order_id}/close', {'payer': login}, SECRET)
-    assert response.status_code == 502
-    assert store.get_order(order_id)['status'] == 'CREATED'
+    assert response.status_code == 400 and body_json(response)['error']['code'] == 'invalid_request'
+    assert table.order(order_id)['status'] == 'CREATED'
 
 
 def test_closing_a_refused_coin_order_asks_nothing_of_midas(client, http_mock):
     expect(http_mock, 'pay_m', {'ret': 1004, 'msg': '余额不足'})
     pay(client, 'coins-order-5')
-    order_id = store.get_reference('coins-order-5')['order_id']
+    order_id = table.order_id_of('coins-order-5')
     response = client.http.post(f'/orders/{order_id}/close', headers=SECRET, body=b'')
     assert response.status_code == 200 and body_json(response)['status'] == 'CLOSED'
     assert len(http_mock.calls) == 1
@@ -255,9 +255,10 @@ def test_refunding_a_coin_order_cancels_the_payment(client, http_mock):
     login = {'openkey': PAYER['openkey'], 'pfkey': PAYER['pfkey']}
     response = post_json(client, f'/orders/{order_id}/refunds', {'amount': 600, 'payer': login}, SECRET)
     assert response.status_code == 200, response.body
-    assert body_json(response)['provider_refund_id'] == f'cancel_pay_m:{order_id}'
-    assert (calls[0][1]['billno'], calls[0][1]['amt']) == (order_id, '60')
-    assert store.get_order(order_id)['status'] == 'REFUNDED'
+    out_trade_no = table.order(order_id)['out_trade_no']
+    assert body_json(response)['provider_refund_id'] == f'cancel_pay_m:{out_trade_no}'
+    assert (calls[0][1]['billno'], calls[0][1]['amt']) == (out_trade_no, '60')
+    assert table.order(order_id)['status'] == 'REFUNDED'
     assert event_types() == ['order.paid', 'order.refunded']
 
 
@@ -270,7 +271,7 @@ def test_coin_refunds_are_whole_and_need_the_login(client, http_mock, body, stat
     order_id = paid_coin_order(client, http_mock)
     response = post_json(client, f'/orders/{order_id}/refunds', body, SECRET)
     assert response.status_code == status and body_json(response)['error']['field'] == field
-    stored = store.get_order(order_id)
+    stored = table.order(order_id)
     assert (stored['status'], stored['refund_pending_amount']) == ('PAID', 0)
 
 
@@ -280,9 +281,9 @@ def test_a_refused_cancel_fails_the_refund(client, http_mock):
     login = {'openkey': 'old', 'pfkey': 'old'}
     response = post_json(client, f'/orders/{order_id}/refunds',
                          {'amount': 600, 'payer': login, 'refund_no': 'refund-coins-1'}, SECRET)
-    assert response.status_code == 502
-    assert store.get_refund(order_id, 'refund-coins-1')['refund_status'] == 'FAILED'
-    assert store.get_order(order_id)['refund_pending_amount'] == 0
+    assert response.status_code == 401 and body_json(response)['error']['code'] == 'relogin_required'
+    assert table.refund(order_id, 'refund-coins-1')['refund_status'] == 'FAILED'
+    assert table.order(order_id)['refund_pending_amount'] == 0
 
 
 def test_item_orders_have_no_refund(client, http_mock):

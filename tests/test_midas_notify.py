@@ -5,9 +5,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from chalicelib import aws, settings, store
+from chalicelib import aws, settings
 from localdev.server import BackgroundServer, create_server
-from tests.helpers import PUBLISHABLE, body_json, midas_callback_sig, post_json
+from tests import table
+from tests.helpers import PUBLISHABLE, body_json, event_bodies, midas_callback_sig, post_json
 from tests.midas_fixtures import PAYER, buy_goods_answer, delivery, expect, query_of
 
 pytestmark = pytest.mark.usefixtures('midas_env')
@@ -42,13 +43,14 @@ def assert_answer(response, text, status=None):
 
 
 def assert_unchanged(order_id):
-    stored = store.get_order(order_id)
+    stored = table.order(order_id)
     assert stored['status'] == 'CREATED' and stored['version'] == 1
     assert items('EVENT#') == []
 
 
 def test_the_answer_bytes_are_pinned():
-    from chalicelib.providers import Rejected, midas
+    from chalicelib.providers.contract import Rejected
+    from chalicelib.providers.midas import notify as midas
     assert midas.SUCCESS.body.encode('utf-8') == b'{"ret":0,"msg":"OK"}'
     assert midas.failure(Rejected(Rejected.SIGNATURE, 'x')).body.encode('utf-8') == \
         '{"ret":4,"msg":"请求参数错误：（sig）"}'.encode('utf-8')
@@ -62,9 +64,9 @@ def test_a_valid_callback_pays_the_order_once(client, order):
     shown = body_json(client.http.get(f'/orders/{order["order_id"]}', headers=PUBLISHABLE))
     assert (shown['status'], shown['provider_trade_no']) == ('PAID', BILLNO)
     [event] = items('EVENT#')
-    assert json.loads(event['payload']['S'])['type'] == 'order.paid'
-    record = store.get_notification('midas', BILLNO)
-    assert record['verdict'] == 'applied' and record['order_id'] == order['order_id']
+    assert event['type']['S'] == 'order.paid'
+    record = table.notification('midas', BILLNO)
+    assert record['verdict'] == 'applied' and record['out_trade_no'] == order['out_trade_no']
     assert 'pubacct_payamt_coins=&' in record['query']
 
 
@@ -77,7 +79,7 @@ def test_empty_and_unknown_parameters_are_signed_too(client, order):
     fields = delivery(order, cftid='10000189 01321608272960639630', ebazinga='', mbazinga='1',
                       paychannel='qdqb', paychannelsubid='1', **{'new_field.v2': '金*~%'})
     assert_answer(notify(client, fields), OK)
-    assert store.get_order(order['order_id'])['status'] == 'PAID'
+    assert table.order(order['order_id'])['status'] == 'PAID'
 
 
 def test_a_parameter_without_equals_sign_counts_as_empty(client, order):
@@ -161,7 +163,7 @@ def test_a_payment_mixing_q_points_game_coins_and_vouchers_pays(client, order, a
     amt alone equal to the price pays too (Tencent's worked example sends coins beside it)."""
     fields = delivery(order, amt=amt, payamt_coins=coins, pubacct_payamt_coins=vouchers)
     assert_answer(notify(client, fields), OK)
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert (stored['status'], stored['amount'], stored['paid_amount']) == ('PAID', 600, 600)
     assert stored['payment_split'] == split
 
@@ -197,7 +199,7 @@ def test_an_unknown_token_or_order_is_ret_3(client, order, change):
 @pytest.mark.parametrize('appmeta', [None, '*wechat*st_dummy'])
 def test_a_callback_without_our_out_trade_no_is_mapped_by_its_token(client, order, appmeta):
     assert_answer(notify(client, delivery(order, appmeta=appmeta)), OK)
-    assert store.get_order(order['order_id'])['status'] == 'PAID'
+    assert table.order(order['order_id'])['status'] == 'PAID'
 
 
 def test_tencents_worked_example_through_the_route(client, http_mock, midas_env):
@@ -219,9 +221,9 @@ def test_tencents_worked_example_through_the_route(client, http_mock, midas_env)
                '&version=v3&zoneid=1&providetype=0&amt=80&payamt_coins=20&pubacct_payamt_coins=10')
     sig = '&sig=VvKwcaMqUNpKhx0XfCvOqPRiAnU%3D'
     assert_answer(notify(client, query=example.replace('amt=80', 'amt=81') + sig), BAD_SIG, 400)
-    assert store.get_order(order['order_id'])['status'] == 'CREATED'
+    assert table.order(order['order_id'])['status'] == 'CREATED'
     assert_answer(notify(client, query=example + sig), OK, 200)
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert (stored['status'], stored['provider_trade_no']) == ('PAID', '-APPDJT18700-20120210-1428215572')
 
 
@@ -253,11 +255,11 @@ def test_signed_without_billno_is_refused(client, order):
 def test_a_duplicate_is_answered_ok_and_changes_nothing(client, order):
     fields = delivery(order)
     assert_answer(notify(client, fields), OK)
-    paid = store.get_order(order['order_id'])
+    paid = table.order(order['order_id'])
     assert_answer(notify(client, fields), OK)
-    assert store.get_order(order['order_id']) == paid
+    assert table.order(order['order_id']) == paid
     assert len(items('EVENT#')) == 1
-    assert store.get_notification('midas', BILLNO)['seen_count'] == 2
+    assert table.notification('midas', BILLNO)['verdict'] == 'applied'  # a verified duplicate costs no write
 
 
 def test_a_redelivery_with_a_new_ts_and_sig_is_the_same_billno(client, order):
@@ -266,19 +268,20 @@ def test_a_redelivery_with_a_new_ts_and_sig_is_the_same_billno(client, order):
     assert len(items('EVENT#')) == 1
 
 
-def test_a_second_billno_for_a_paid_order_is_kept_but_changes_nothing(client, order):
+def test_a_second_billno_for_a_paid_order_is_an_order_paid_again_event(client, order):
     assert_answer(notify(client, delivery(order)), OK)
     assert_answer(notify(client, delivery(order, billno='-APPDJSX-second')), OK)
-    assert store.get_order(order['order_id'])['provider_trade_no'] == BILLNO
-    assert store.get_notification('midas', '-APPDJSX-second')['verdict'] == 'ignored'
+    assert table.order(order['order_id'])['provider_trade_no'] == BILLNO
+    assert table.notification('midas', '-APPDJSX-second')['reason'] == 'order.paid_again'
+    assert sorted(e['type'] for e in event_bodies()) == ['order.paid', 'order.paid_again']
 
 
 def test_an_internal_failure_is_ret_1(client, order, monkeypatch):
-    from chalicelib import orders
+    from chalicelib import payments
 
     def broken(*args):
         raise RuntimeError('table unavailable')
-    monkeypatch.setattr(orders, 'apply_notification', broken)
+    monkeypatch.setattr(payments, 'apply', broken)
     assert_answer(notify(client, delivery(order)), '{"ret":1,"msg":"系统繁忙"}', 500)
 
 
@@ -314,7 +317,7 @@ def test_fifty_concurrent_duplicates_pay_once(request, backend):
         with ThreadPoolExecutor(max_workers=50) as pool:
             answers = list(pool.map(send, range(50)))
     assert answers == [(200, OK.encode())] * 50
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert stored['status'] == 'PAID' and stored['version'] == 2
     assert len(items('EVENT#')) == 1
-    assert store.get_notification('midas', BILLNO)['seen_count'] == 50
+    assert table.notification('midas', BILLNO)['verdict'] == 'applied'  # a verified duplicate costs no write

@@ -2,7 +2,7 @@
 import pytest
 from urllib.parse import urlsplit
 
-from chalicelib import store
+from tests import table
 from tests.helpers import PUBLISHABLE, body_json, midas_sig, post_json
 from tests.midas_fixtures import APPID, APPKEY, COOKIES, PAYER, buy_goods_answer, expect
 
@@ -34,19 +34,20 @@ def test_buy_goods_m_request_and_client_params(client, http_mock):
     assert request.headers['Cookie'] == COOKIES['qq'].format(api='buy_goods_m')
     token = 'TOKEN' + order['out_trade_no']
     assert order['client_params'] == {
-        'token': token, 'url_params': f'/v1/r/{APPID}/mobile_goods_info?token_id={token}'}
+        'token': token, 'url_params': f'/v1/r/{APPID}/mobile_goods_info?token_id={token}',
+        'payitem': 'g001*60*1'}
     assert order['amount'] == 600 and order['status'] == 'CREATED'
 
 
 def test_only_openid_zoneid_pf_and_login_type_are_stored(client, http_mock):
     expect(http_mock, 'buy_goods_m', buy_goods_answer)
     order = body_json(post_json(client, '/orders', order_body()))
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert stored['payer'] == {'openid': PAYER['openid'], 'zoneid': '1', 'pf': PAYER['pf'], 'login_type': 'qq'}
     assert stored['provider_data'] == {'mode': 'item', 'token': 'TOKEN' + order['out_trade_no'],
                                        'payitem': 'g001*60*1'}
     assert PAYER['openkey'] not in repr(stored) and PAYER['pfkey'] not in repr(stored)
-    assert store.get_lookup('midas#token#TOKEN' + order['out_trade_no'])['order_id'] == order['order_id']
+    assert table.lookup('midas#token#TOKEN' + order['out_trade_no']) == order['out_trade_no']
 
 
 @pytest.mark.parametrize('login_type', ['qq', 'wx', 'guest'])
@@ -101,7 +102,7 @@ def test_out_trade_no_with_a_star_is_refused_and_not_kept(client, http_mock):
     response = post_json(client, '/orders', order_body(out_trade_no='abc*12345'))
     assert response.status_code == 400
     assert body_json(response)['error']['field'] == 'out_trade_no'
-    assert store.get_reference('abc*12345') is None
+    assert table.order_by_trade_no('abc*12345') is None
 
 
 @pytest.mark.parametrize('change, field', [
@@ -129,7 +130,7 @@ def test_midas_refusals_are_clear_and_leave_no_order(client, http_mock, answer, 
     response = post_json(client, '/orders', order_body(out_trade_no='midas-order-1'))
     assert response.status_code == status
     assert body_json(response)['error']['code'] == code
-    assert store.get_reference('midas-order-1') is None
+    assert table.order_by_trade_no('midas-order-1') is None
 
 
 def test_retry_with_a_refreshed_login_returns_the_same_order(client, http_mock):

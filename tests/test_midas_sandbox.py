@@ -5,10 +5,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from chalicelib import store
 from localdev.ports import free_port
 from localdev.sandbox import Sandbox
 from localdev.server import BackgroundServer, create_server
+from tests import table
 from tests.helpers import PUBLISHABLE, SECRET, midas_callback_sig, midas_sig
 from tests.midas_fixtures import APPID, APPKEY, COOKIES, PAYER
 
@@ -113,7 +113,7 @@ def test_end_to_end_item_purchase_and_coins(running):
     token = created['client_params']['token']
     paid = requests.post(f'{box.base_url}/midas/pay/{token}', timeout=10).json()
     assert (paid['paygate_status'], paid['paygate_answer']) == (200, '{"ret":0,"msg":"OK"}')
-    assert store.get_order(created['order_id'])['status'] == 'PAID'
+    assert table.order(created['order_id'])['status'] == 'PAID'
 
     requests.post(f'{box.base_url}/midas/recharge', json={'openid': PAYER['openid'], 'coins': 100}, timeout=5)
     headers = {**PUBLISHABLE, 'X-Midas-Openid': PAYER['openid'], 'X-Midas-Openkey': PAYER['openkey'],

@@ -3,7 +3,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib import clock, store
+from chalicelib import clock
+from tests import table
 from tests.codepay_fixtures import expect_create
 from tests.conftest import CODEPAY_ID
 from tests.helpers import JSON, PUBLISHABLE, SECRET, body_json, codepay_sign, post_json
@@ -45,9 +46,9 @@ def test_created_order_is_readable_and_stored(client, http_mock):
     response = client.http.get(f'/orders/{created["order_id"]}', headers=PUBLISHABLE)
     assert response.status_code == 200
     assert body_json(response) == created
-    stored = store.get_order(created['order_id'])
+    stored = table.order(created['order_id'])
     assert stored['payer'] == {'channel': 'wechat'} and stored['version'] == 1
-    assert store.get_reference(created['out_trade_no'])['order_id'] == created['order_id']
+    assert table.order_id_of(created['out_trade_no']) == created['order_id']
 
 
 def test_unknown_order_is_404(client):

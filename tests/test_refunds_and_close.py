@@ -1,14 +1,13 @@
 """POST /orders/{id}/refunds and /close: the generic flows every provider plugs into."""
-import json
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chalicelib import catalog, orders, providers, refunds, store
-from chalicelib.providers import REFUND_FAILED, REFUNDED, Notification
-from tests import fakepay
-from tests.helpers import SECRET, body_json, post_json
+from chalicelib import catalog, orders, providers, refunds
+from chalicelib.providers.contract import REFUND_FAILED, REFUNDED, Notification
+from tests import fakepay, table
+from tests.helpers import SECRET, apply_verified, body_json, post_json
 
 
 @pytest.fixture(autouse=True)
@@ -23,16 +22,16 @@ def make_order(status='PAID', amount=1000):
                'client_ip': None, 'metadata': {}}
     order = {**orders.new_order_item(request, catalog.get().get('gold_60'), {}),
              'amount': amount, 'client_params': {'x': '1'}}
-    store.insert_order(order, 'hash')
+    table.insert(order)
     if status != 'CREATED':
-        assert store.commit_change(order['order_id'], 1, {'status': status}) == store.APPLIED
-    return store.get_order(order['order_id'])
+        table.change(order, {'status': status})
+    return table.order(order['order_id'])
 
 
 def event_types():
     from chalicelib import aws, settings
     scanned = aws.client('dynamodb').scan(TableName=settings.get().table_name)['Items']
-    return sorted(json.loads(i['payload']['S'])['type'] for i in scanned if i['pk']['S'].startswith('EVENT#'))
+    return sorted(i['type']['S'] for i in scanned if i['pk']['S'].startswith('EVENT#'))
 
 
 def test_partial_then_full_refund(client):
@@ -42,11 +41,11 @@ def test_partial_then_full_refund(client):
     assert first.status_code == 200
     assert body_json(first)['status'] == 'SUCCEEDED'
     assert body_json(first)['provider_refund_id'] == 'FRrefund-0001'
-    partial = store.get_order(order['order_id'])
+    partial = table.order(order['order_id'])
     assert (partial['status'], partial['refunded_amount'], partial['refund_pending_amount']) == ('PAID', 300, 0)
     rest = post_json(client, f'/orders/{order["order_id"]}/refunds', {'amount': 700}, SECRET)
     assert rest.status_code == 200
-    full = store.get_order(order['order_id'])
+    full = table.order(order['order_id'])
     assert (full['status'], full['refunded_amount']) == ('REFUNDED', 1000)
     assert event_types() == ['order.refunded', 'order.refunded']
     shown = body_json(client.http.get(f'/orders/{order["order_id"]}', headers=SECRET))
@@ -60,7 +59,7 @@ def test_a_retried_refund_never_pays_twice(client):
     again = post_json(client, f'/orders/{order["order_id"]}/refunds', body, SECRET)
     assert body_json(again) == body_json(first)
     assert [c for c in fakepay.calls if c[0] == 'refund'] == [('refund', order['out_trade_no'], 'refund-0002', 300)]
-    assert store.get_order(order['order_id'])['refunded_amount'] == 300
+    assert table.order(order['order_id'])['refunded_amount'] == 300
     other = post_json(client, f'/orders/{order["order_id"]}/refunds', {**body, 'amount': 301}, SECRET)
     assert other.status_code == 409
 
@@ -98,8 +97,8 @@ def test_refused_refund_is_failed_and_releases_the_amount(client):
     response = post_json(client, f'/orders/{order["order_id"]}/refunds',
                          {'amount': 1000, 'refund_no': 'refund-0003'}, SECRET)
     assert response.status_code == 502
-    assert store.get_refund(order['order_id'], 'refund-0003')['refund_status'] == 'FAILED'
-    stored = store.get_order(order['order_id'])
+    assert table.refund(order['order_id'], 'refund-0003')['refund_status'] == 'FAILED'
+    stored = table.order(order['order_id'])
     assert (stored['refunded_amount'], stored['refund_pending_amount']) == (0, 0)
     fakepay.behaviour['refund'] = 'succeeded'
     assert post_json(client, f'/orders/{order["order_id"]}/refunds', {'amount': 1000}, SECRET).status_code == 200
@@ -111,15 +110,14 @@ def test_refund_in_progress_is_202_then_settled_by_the_providers_notification(cl
     response = post_json(client, f'/orders/{order["order_id"]}/refunds',
                          {'amount': 400, 'refund_no': 'refund-0004'}, SECRET)
     assert response.status_code == 202 and body_json(response)['status'] == 'PENDING'
-    assert store.get_order(order['order_id'])['refund_pending_amount'] == 400
+    assert table.order(order['order_id'])['refund_pending_amount'] == 400
     note = Notification(event_id='rn-1', kind=REFUNDED, out_trade_no=order['out_trade_no'],
                         provider_trade_no='FR-4', refund_no='refund-0004', refund_amount=400)
-    record = {'provider': 'fakepay', 'key': 'rn-1', 'last_seen': '2026-11-22T08:10:00Z'}
-    assert orders.apply_notification(store.get_order(order['order_id']), note, record) == store.APPLIED
-    assert orders.apply_notification(store.get_order(order['order_id']), note, record) == store.DUPLICATE
-    stored = store.get_order(order['order_id'])
+    assert apply_verified('fakepay', note) == 'applied'
+    assert apply_verified('fakepay', note) == 'duplicate'
+    stored = table.order(order['order_id'])
     assert (stored['refunded_amount'], stored['refund_pending_amount']) == (400, 0)
-    assert store.get_refund(order['order_id'], 'refund-0004')['refund_status'] == 'SUCCEEDED'
+    assert table.refund(order['order_id'], 'refund-0004')['refund_status'] == 'SUCCEEDED'
     assert event_types() == ['order.refunded']
 
 
@@ -127,14 +125,12 @@ def test_refund_made_at_the_provider_is_recorded_from_its_notification(moto_tabl
     order = make_order()
     note = Notification(event_id='rn-2', kind=REFUNDED, out_trade_no=order['out_trade_no'],
                         refund_no='console-1', refund_amount=1000)
-    record = {'provider': 'fakepay', 'key': 'rn-2', 'last_seen': '2026-11-22T08:10:00Z'}
-    assert orders.apply_notification(order, note, record) == store.APPLIED
-    assert store.get_order(order['order_id'])['status'] == 'REFUNDED'
+    assert apply_verified('fakepay', note) == 'applied'
+    assert table.order(order['order_id'])['status'] == 'REFUNDED'
     over = Notification(event_id='rn-3', kind=REFUNDED, out_trade_no=order['out_trade_no'],
                         refund_no='console-2', refund_amount=1)
-    assert orders.apply_notification(store.get_order(order['order_id']), over,
-                                      {**record, 'key': 'rn-3'}) == orders.IGNORED
-    assert store.get_order(order['order_id'])['refunded_amount'] == 1000
+    assert apply_verified('fakepay', over) == 'ignored'
+    assert table.order(order['order_id'])['refunded_amount'] == 1000
 
 
 def test_refund_failure_notification_releases_the_pending_amount(client):
@@ -143,11 +139,10 @@ def test_refund_failure_notification_releases_the_pending_amount(client):
     post_json(client, f'/orders/{order["order_id"]}/refunds', {'amount': 250, 'refund_no': 'refund-0005'}, SECRET)
     note = Notification(event_id='rn-4', kind=REFUND_FAILED, out_trade_no=order['out_trade_no'],
                         refund_no='refund-0005', refund_amount=250)
-    record = {'provider': 'fakepay', 'key': 'rn-4', 'last_seen': '2026-11-22T08:10:00Z'}
-    assert orders.apply_notification(store.get_order(order['order_id']), note, record) == store.APPLIED
-    stored = store.get_order(order['order_id'])
+    assert apply_verified('fakepay', note) == 'applied'
+    stored = table.order(order['order_id'])
     assert (stored['refunded_amount'], stored['refund_pending_amount']) == (0, 0)
-    assert store.get_refund(order['order_id'], 'refund-0005')['refund_status'] == 'FAILED'
+    assert table.refund(order['order_id'], 'refund-0005')['refund_status'] == 'FAILED'
 
 
 def test_concurrent_refunds_never_exceed_the_amount(any_table):
@@ -163,7 +158,7 @@ def test_concurrent_refunds_never_exceed_the_amount(any_table):
     with ThreadPoolExecutor(max_workers=20) as pool:
         outcomes = list(pool.map(ask, range(20)))
     assert sorted(outcomes, key=str) == [200] * 10 + [422] * 10, outcomes
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert (stored['status'], stored['refunded_amount'], stored['refund_pending_amount']) == ('REFUNDED', 1000, 0)
     assert len([c for c in fakepay.calls if c[0] == 'refund']) == 10
 
@@ -185,5 +180,5 @@ def test_close_refuses_paid_orders_and_reports_provider_failure(client):
     open_order = make_order('CREATED')
     response = post_json(client, f'/orders/{open_order["order_id"]}/close', {}, SECRET)
     assert response.status_code == 502
-    assert store.get_order(open_order['order_id'])['status'] == 'CREATED'
+    assert table.order(open_order['order_id'])['status'] == 'CREATED'
     assert event_types() == []

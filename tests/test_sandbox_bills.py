@@ -9,14 +9,15 @@ from datetime import datetime
 import pytest
 import requests
 
-from chalicelib import store
-from chalicelib.providers import PAID, alipay, wechatpay
+from chalicelib.providers import alipay, wechatpay
+from chalicelib.providers.contract import PAID
 from chalicelib.providers.alipay import bill as alipay_bill
 from chalicelib.providers.bill import CHINA, BillLine, NoBill
 from chalicelib.providers.wechatpay import bill as wechat_bill
 from localdev.ports import free_port
 from localdev.sandbox import Sandbox, alipay as alipay_emulator
 from localdev.server import BackgroundServer, create_server
+from tests import table
 from tests.conftest import PK, SK, reset_caches
 from tests.wechatpay_fixtures import OPENID, private_pem
 
@@ -109,7 +110,7 @@ def test_wechat_pay_bill_lists_what_was_paid_and_refunded(wechat_running, versio
         assert all(line.provider_refund_id.startswith('503') for line in lines if line.kind == 'refund')
         assert totals == {'count': 5, 'amount': 5400, 'refund_amount': 1200, 'fee': 25}
 
-        dropped = store.get_order(month['order_id'])
+        dropped = table.order(month['order_id'])
         assert dropped['status'] == 'CREATED'
         assert wechatpay.query(dropped).kind == PAID
         assert wechat_bill.download('2020-01-01') == NoBill('wechatpay', '2020-01-01')
@@ -167,7 +168,7 @@ def test_alipay_bill_lists_what_was_paid_and_refunded(alipay_running):
     ])
     assert totals == {'count': 5, 'net_amount': 4200, 'fee': 25}
 
-    dropped = store.get_order(month['order_id'])
+    dropped = table.order(month['order_id'])
     assert dropped['status'] == 'CREATED'
     assert alipay.query(dropped).kind == PAID
     assert alipay_bill.download('2020-01-01') == NoBill('alipay', '2020-01-01')

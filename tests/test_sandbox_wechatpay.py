@@ -79,9 +79,9 @@ def test_sandbox_refuses_bad_signatures(running, wechatpay_keys):
                    '<sign>0000</sign></xml>').format(APPID)
         answer = requests.post(f'{sandbox_url}/wechatpay/pay/unifiedorder', data=v2_body, timeout=10)
         assert '<return_code><![CDATA[FAIL]]></return_code>' in answer.text
-        from chalicelib.providers.wechatpay import v3
+        from chalicelib.providers.wechatpay import sign
         url = f'{sandbox_url}/wechatpay/v3/pay/transactions/jsapi'
-        header = v3.authorization('POST', url, b'{}', '1900000109', 'S', private_pem(wechatpay_keys.platform),
+        header = sign.v3_authorization('POST', url, b'{}', '1900000109', 'S', private_pem(wechatpay_keys.platform),
                                   str(int(time.time())), 'n')
         refused = requests.post(url, data=b'{}', headers={'Authorization': header}, timeout=10)
         assert refused.status_code == 401 and refused.json()['code'] == 'SIGN_ERROR'

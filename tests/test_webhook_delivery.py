@@ -8,9 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from chalicelib import aws, clock, events, events_api, store
-from chalicelib.webhooks import delivery, queue, worker
+from chalicelib import aws, clock, events, events_api
+from chalicelib.webhooks import delivery, worker
 from localdev.ports import free_port
+from tests import table
 from tests.codepay_fixtures import expect_create
 from tests.helpers import FORM, SECRET, body_json, codepay_notification, form_body, post_json
 from tests.test_webhook_signature import independent
@@ -33,8 +34,9 @@ def hooks(paygate_env, moto_table, monkeypatch):
 
 
 def new_paid_event(order_id='ord_1'):
-    event = events.new_event(events.ORDER_PAID, {'order': {'order_id': order_id, 'status': 'PAID'}})
-    store.put_event(event)
+    event = events.new_event(events.ORDER_PAID, {'order': {'order_id': order_id, 'status': 'PAID'}},
+                             events.order_subject('trade1'))
+    table.put_event(event)
     return event
 
 
@@ -61,7 +63,7 @@ def test_a_paid_notification_becomes_a_signed_delivery(paygate_env, moto_table, 
         sent = http.calls[-1].request
     payload = json.loads(sent.body)
     assert payload['type'] == 'order.paid' and payload['data']['order']['order_id'] == order['order_id']
-    stored = store.get_event(payload['id'])
+    stored = table.event(payload['id'])
     assert sent.body == stored['payload'].encode('utf-8')
     assert sent.headers['Paygate-Event-Id'] == payload['id']
     assert sent.headers['Content-Type'] == 'application/json'
@@ -69,7 +71,7 @@ def test_a_paid_notification_becomes_a_signed_delivery(paygate_env, moto_table, 
     ts = int(sent.headers['Paygate-Signature'].split(',')[0][2:])
     assert abs(ts - now.timestamp()) < 60
     assert sent.headers['Paygate-Signature'].endswith(independent('whsec_one', ts, sent.body))
-    assert events.delivery_status(store.get_event(payload['id'])) == 'delivered'
+    assert events.delivery_status(table.event(payload['id'])) == 'delivered'
 
 
 def test_success_is_recorded_with_the_attempt(hooks, http_mock):
@@ -100,7 +102,7 @@ def test_failures_are_retried_a_minute_later(hooks, http_mock, failure, recorded
     outcome = delivery.attempt(event['id'], 'main')
     assert outcome.state == 'pending'
     assert timedelta(seconds=54) <= outcome.next_attempt - T0 <= timedelta(seconds=66)
-    row = store.get_delivery(event['id'], 'main')
+    row = table.delivery(event['id'], 'main')
     assert (row.get('last_status'), row['attempts']) == (recorded[0], 1)
     attempt = events_api.get_event(event['id'])['attempts'][0]
     assert (attempt['status'], attempt['response']) == recorded
@@ -123,9 +125,9 @@ def test_retry_schedule_spans_a_day_then_the_delivery_is_dead_lettered(hooks, ht
     for delay, base in zip(delays, delivery.SCHEDULE):
         assert base * 0.9 <= delay <= base * 1.1
     assert now - T0 >= timedelta(hours=24)
-    stored = store.get_event(event['id'])
+    stored = table.event(event['id'])
     assert events.delivery_status(stored) == 'failed'
-    assert store.due_work(store.WEBHOOK_WORK, '9999') == []
+    assert table.due_deliveries('9999') == []
     assert delivery.attempt(event['id'], 'main', now + timedelta(days=1)).state == 'gone'
 
 
@@ -140,7 +142,7 @@ def test_resend_after_dead_letter_delivers_again(hooks, http_mock, client):
     assert response.status_code == 202
     assert body_json(response)['delivery_status'] == 'pending'
     assert delivery.attempt(event['id'], 'main').state == 'delivered'
-    assert events.delivery_status(store.get_event(event['id'])) == 'delivered'
+    assert events.delivery_status(table.event(event['id'])) == 'delivered'
     assert len(body_json(client.http.get(f'/events/{event["id"]}', headers=SECRET))['attempts']) == 10
 
 
@@ -148,7 +150,7 @@ def test_only_endpoints_that_want_the_type_get_it(paygate_env, moto_table, http_
     configure(paygate_env, events_wanted=('instance.*',))
     event = new_paid_event()
     assert event['deliveries'] == [] and worker.drain() == []
-    assert events.delivery_status(store.get_event(event['id'])) == 'no_endpoints'
+    assert events.delivery_status(table.event(event['id'])) == 'no_endpoints'
 
 
 @pytest.fixture
@@ -178,27 +180,40 @@ def sent_delays(monkeypatch):
     return delays
 
 
-def test_committed_events_are_enqueued_and_the_worker_delivers(sqs_queue, http_mock, monkeypatch):
+def stream_event(event_id, endpoint_id='main', sk=None):
+    """What the table's stream hands the trigger for a new row (KEYS_ONLY)."""
+    return {'Records': [{
+        'eventID': '1', 'eventName': 'INSERT', 'eventVersion': '1.1', 'eventSource': 'aws:dynamodb',
+        'awsRegion': 'us-east-1', 'eventSourceARN': 'arn:aws:dynamodb:us-east-1:1:table/t/stream/x',
+        'dynamodb': {'Keys': {'pk': {'S': f'EVENT#{event_id}'}, 'sk': {'S': sk or f'DELIVERY#{endpoint_id}'}},
+                     'ApproximateCreationDateTime': 1763798400, 'SequenceNumber': '1', 'SizeBytes': 60,
+                     'StreamViewType': 'KEYS_ONLY'}}]}
+
+
+def test_the_stream_makes_first_attempts_and_the_queue_carries_retries(sqs_queue, http_mock, monkeypatch,
+                                                                          app_module):
+    """Nothing is sent to SQS when the event is committed: the new delivery row in the table's
+    stream triggers the first attempt; only a retry waits in the queue."""
+    from chalice.test import Client
     monkeypatch.setattr(clock, 'now', lambda: T0)
     event = new_paid_event()
-    [message] = received(sqs_queue)
-    assert message == {'event_id': event['id'], 'endpoint_id': 'main'}
+    assert received(sqs_queue) == []
     delays = sent_delays(monkeypatch)
     http_mock.add('POST', HOOK, status=500)
-    assert worker.handle_message(json.dumps(message), T0).state == 'pending'
-    assert len(delays) == 1 and 54 <= delays[0] <= 66
+    with Client(app_module.app, stage_name='test') as client:
+        client.lambda_.invoke('deliver_new_events', stream_event(event['id']))
+        client.lambda_.invoke('deliver_new_events', stream_event(event['id'], sk='EVENT'))
+    assert len(http_mock.calls) == 1 and len(delays) == 1 and 54 <= delays[0] <= 66
+    message = {'event_id': event['id'], 'endpoint_id': 'main'}   # visible in the queue after its delay
     http_mock.replace('POST', HOOK, status=200)
     assert worker.handle_message(json.dumps(message), T0 + timedelta(seconds=delays[0])).state == 'delivered'
     assert len(delays) == 1
 
 
-def test_a_failed_enqueue_loses_nothing(sqs_queue, http_mock, monkeypatch):
-    """The process dies between the transition and the enqueue: the sweep finds the delivery."""
-    def crash(*args, **kwargs):
-        raise RuntimeError('process killed before the enqueue')
+def test_a_lost_first_attempt_is_swept(sqs_queue, http_mock, monkeypatch):
+    """The stream's trigger never ran (or failed for good): the sweep finds the delivery."""
     monkeypatch.setattr(clock, 'now', lambda: T0)
-    monkeypatch.setattr(queue, 'enqueue', crash)
-    event = new_paid_event()
+    new_paid_event()
     monkeypatch.undo()
     assert received(sqs_queue) == []
     assert worker.sweep(T0 + timedelta(minutes=1)) == 0
@@ -218,12 +233,12 @@ def test_long_waits_are_chained_in_fifteen_minute_messages(sqs_queue, http_mock,
     for _ in range(4):
         now = worker.handle_message(message, now).next_attempt
     assert delays[:3] == sorted(delays[:3]) and delays[3] == 900
-    due = store.get_delivery(event['id'], 'main')['due_at']
+    due = table.delivery(event['id'], 'main')['due_at']
     early = worker.handle_message(message, now - timedelta(hours=1))
     assert early.state == 'not_due' and delays[-1] == 900
     late_chain = worker.handle_message(message, now - timedelta(minutes=5))
     assert late_chain.state == 'not_due' and delays[-1] == 300
-    assert store.get_delivery(event['id'], 'main')['due_at'] == due
+    assert table.delivery(event['id'], 'main')['due_at'] == due
     assert len(http_mock.calls) == 4
 
 

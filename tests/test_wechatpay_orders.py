@@ -6,7 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib import aws, clock, providers, settings, store
+from chalicelib import aws, clock, providers, settings
+from tests import table
 from tests.helpers import SECRET, body_json, post_json
 from tests.wechatpay_fixtures import (APP_SECRET, APPID, CERT_SERIAL, KEY, LOGIN_URL, MCH_ID, OPENID,
                                       PLATFORM_SERIAL, PUB_KEY_ID, WX_URL, authorization_fields,
@@ -48,7 +49,7 @@ def test_v2_order_unifiedorder_on_the_wire_and_the_second_signature(wechatpay_en
     unsigned = {k: v for k, v in params.items() if k != 'paySign'}
     assert params['paySign'] == v2_sign(unsigned, KEY, sign_type)
     assert params['paySign'] != sent['sign']
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert stored['provider_data'] == {'api_version': 'v2', 'sign_type': sign_type, 'openid': OPENID,
                                        'prepay_id': 'wx201410272009395522657a690389285100'}
 
@@ -86,7 +87,7 @@ def test_v3_order_prepay_on_the_wire_and_client_params(wechat, client, wechatpay
     assert params['signType'] == 'RSA' and params['package'] == 'prepay_id=wx26112216010098765432101234567890'
     message = f'{APPID}\n{params["timeStamp"]}\n{params["nonceStr"]}\n{params["package"]}\n'.encode()
     assert rsa_verify(wechatpay_keys.merchant, message, params['paySign'])
-    assert store.get_order(order['order_id'])['provider_data']['api_version'] == 'v3'
+    assert table.order(order['order_id'])['provider_data']['api_version'] == 'v3'
 
 
 @pytest.mark.parametrize('serial, signer', [(PUB_KEY_ID, 'merchant'), (PLATFORM_SERIAL, 'platform'),
@@ -122,7 +123,7 @@ def test_js_code_is_exchanged_for_the_openid_and_the_session_key_is_never_kept(w
     assert response.status_code == 201
     order = body_json(response)
     assert json.loads(wechat.requests[0].body)['payer'] == {'openid': 'oFromLogin123'}
-    stored = store.get_order(order['order_id'])
+    stored = table.order(order['order_id'])
     assert stored['provider_data']['openid'] == 'oFromLogin123' and stored['payer'] == {}
     everything = json.dumps(aws.client('dynamodb').scan(TableName=settings.get().table_name)['Items'])
     assert 'SESSIONKEY' not in everything and '081xYz000abc' not in everything
@@ -176,13 +177,10 @@ def refund(client, order, amount=300, refund_no='refund-0001'):
                                                                      'reason': '退一件'}, SECRET)
 
 
-@pytest.mark.parametrize('certificate', ['pem', 'p12'])
 def test_v2_refund_uses_the_client_certificate_and_waits_for_the_notification(
-        wechatpay_env, wechat, client, wechatpay_keys, certificate):
-    config = p12_settings(wechatpay_keys) if certificate == 'p12' else {
-        'PAYGATE_WECHATPAY_CLIENT_CERT': wechatpay_keys.platform_cert,
-        'PAYGATE_WECHATPAY_CLIENT_KEY': private_pem(wechatpay_keys.platform)}
-    wechatpay_env(version='v2', **config)
+        wechatpay_env, wechat, client, wechatpay_keys):
+    wechatpay_env(version='v2', PAYGATE_WECHATPAY_CLIENT_CERT=wechatpay_keys.platform_cert,
+                  PAYGATE_WECHATPAY_CLIENT_KEY=private_pem(wechatpay_keys.platform))
     order = make_paid(client, wechat, wechatpay_keys, 'v2')
     wechat.v2('/secapi/pay/refund', lambda sent: {'refund_id': '5000000038', 'out_refund_no': sent['out_refund_no']})
     response = refund(client, order)
@@ -194,7 +192,15 @@ def test_v2_refund_uses_the_client_certificate_and_waits_for_the_notification(
     with open(request.req_kwargs['cert'], encoding='ascii') as pem:
         content = pem.read()
     assert wechatpay_keys.platform_cert.strip() in content and 'PRIVATE KEY-----' in content
-    assert store.get_order(order['order_id'])['refund_pending_amount'] == 300
+    assert table.order(order['order_id'])['refund_pending_amount'] == 300
+
+
+def test_a_p12_client_certificate_setting_is_refused_with_the_way_to_convert_it(wechatpay_env, wechatpay_keys):
+    """The Lambda package carries no PKCS#12 reader (it would double the package)."""
+    from chalicelib import settings
+    wechatpay_env(version='v2', **p12_settings(wechatpay_keys))
+    with pytest.raises(settings.SettingsError, match='paygate keys from-p12'):
+        settings.get()
 
 
 def test_v2_refund_without_client_certificate_is_refused(wechatpay_env, wechat, client, wechatpay_keys):
@@ -202,7 +208,7 @@ def test_v2_refund_without_client_certificate_is_refused(wechatpay_env, wechat, 
     order = make_paid(client, wechat, wechatpay_keys, 'v2')
     response = refund(client, order)
     assert response.status_code == 502 and 'client certificate' in body_json(response)['error']['message']
-    assert store.get_order(order['order_id'])['refund_pending_amount'] == 0
+    assert table.order(order['order_id'])['refund_pending_amount'] == 0
 
 
 @pytest.mark.parametrize('status, answer, http_status, refund_status', [
@@ -217,7 +223,7 @@ def test_v3_refund_outcomes(wechat, client, wechatpay_keys, status, answer, http
               body={'refund_id': '50300000012026', 'out_refund_no': 'refund-0001', **answer})
     response = refund(client, order)
     assert response.status_code == http_status
-    assert store.get_refund(order['order_id'], 'refund-0001')['refund_status'] == refund_status
+    assert table.refund(order['order_id'], 'refund-0001')['refund_status'] == refund_status
     sent = json.loads(wechat.requests[-1].body)
     assert sent == {'out_trade_no': order['out_trade_no'], 'out_refund_no': 'refund-0001', 'reason': '退一件',
                     'notify_url': 'https://pay.test/notify/wechatpay/v3',
@@ -241,7 +247,7 @@ def test_close_waits_five_minutes_after_creation(wechatpay_env, wechat, client, 
     response = post_json(client, f'/orders/{order["order_id"]}/close', {}, SECRET)
     assert response.status_code == 409 and body_json(response)['error']['code'] == 'too_early'
     assert len(wechat.requests) == sent_before
-    assert store.get_order(order['order_id'])['status'] == 'CREATED'
+    assert table.order(order['order_id'])['status'] == 'CREATED'
 
 
 @pytest.mark.parametrize('version', ['v2', 'v3'])
@@ -279,7 +285,7 @@ def test_close_of_an_order_paid_at_wechat_is_refused(wechatpay_env, wechat, clie
                   body={'code': 'ORDERPAID', 'message': '订单已支付'})
     response = post_json(client, f'/orders/{order["order_id"]}/close', {}, SECRET)
     assert response.status_code == 502
-    assert store.get_order(order['order_id'])['status'] == 'CREATED'
+    assert table.order(order['order_id'])['status'] == 'CREATED'
 
 
 @pytest.mark.parametrize('version', ['v2', 'v3'])
@@ -289,7 +295,7 @@ def test_query_reports_payment_or_none(wechatpay_env, wechat, client, version):
         wechat.unifiedorder()
     else:
         wechat.jsapi()
-    order = store.get_order(body_json(create(client))['order_id'])
+    order = table.order(body_json(create(client))['order_id'])
     if version == 'v2':
         wechat.v2('/pay/orderquery', lambda sent: {'trade_state': 'NOTPAY', 'out_trade_no': sent['out_trade_no']})
         wechat.v2('/pay/orderquery', lambda sent: {'trade_state': 'SUCCESS', 'out_trade_no': sent['out_trade_no'],
@@ -315,9 +321,9 @@ def scheduled_event(client):
 def test_scheduled_refresh_caches_platform_certificates(wechat, client, wechatpay_keys, signer, serial):
     body, key, serial = certificates_reply(wechatpay_keys, signer, serial)
     wechat.v3('GET', '/v3/certificates', body=body, key=key, serial=serial)
-    result = client.lambda_.invoke('refresh_wechatpay_certificates', scheduled_event(client))
-    assert result.payload == {'refreshed': [PLATFORM_SERIAL]}
-    cached = store.get_item({'pk': f'WXCERT#{PLATFORM_SERIAL}', 'sk': 'CERT'})
+    result = client.lambda_.invoke('refresh_certificates', scheduled_event(client))
+    assert result.payload == {'wechatpay': [PLATFORM_SERIAL]}
+    cached = table.certificate('wechatpay', PLATFORM_SERIAL)
     assert cached['pem'] == wechatpay_keys.platform_cert
     wechat.jsapi()
     order = body_json(create(client))
@@ -335,9 +341,9 @@ def test_refresh_with_an_unverifiable_reply_caches_nothing(wechatpay_env, wechat
     body, key, serial = certificates_reply(wechatpay_keys, 'merchant', PLATFORM_SERIAL)
     wechat.v3('GET', '/v3/certificates', body=body, key=key, serial=serial)
     if public_key:
-        result = client.lambda_.invoke('refresh_wechatpay_certificates', scheduled_event(client))
-        assert result.payload['refreshed'] == [] and 'not signed by WeChat Pay' in result.payload['error']
+        result = client.lambda_.invoke('refresh_certificates', scheduled_event(client))
+        assert result.payload == {'wechatpay': []}
     else:
         with pytest.raises(Exception, match='not signed by WeChat Pay'):
-            client.lambda_.invoke('refresh_wechatpay_certificates', scheduled_event(client))
-    assert scan('WXCERT#') == []
+            client.lambda_.invoke('refresh_certificates', scheduled_event(client))
+    assert scan('CERT#') == []

@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from wechatpayv3 import utils as v3utils
 from wechatpayv3.core import Core
 
-from chalicelib.providers import Rejected
-from chalicelib.providers.wechatpay import crypto, v2, v3, xmlfields
+from chalicelib.providers.contract import Rejected
+from chalicelib.providers.wechatpay import crypto, sign, xmlfields
 from tests.wechatpay_fixtures import (APIV3_KEY, CERT_SERIAL, MCH_ID, PUB_KEY_ID, authorization_fields, encrypt_resource,
                                       private_pem, public_pem, refund_notification, rsa_sign, rsa_verify,
                                       v2_fields, v2_sign)
@@ -21,16 +21,16 @@ VECTOR_KEY = '192006250b4c09247ec02edce69f6a2d'
 
 
 def test_providers_md_md5_vector():
-    assert v2.sign(VECTOR, VECTOR_KEY, 'MD5') == '9A0A8659F005D6984697E2CA0A9CF3B7'
+    assert sign.v2_sign(VECTOR, VECTOR_KEY, 'MD5') == '9A0A8659F005D6984697E2CA0A9CF3B7'
 
 
 def test_providers_md_hmac_sha256_vector():
-    assert v2.sign(VECTOR, VECTOR_KEY, 'HMAC-SHA256') == \
+    assert sign.v2_sign(VECTOR, VECTOR_KEY, 'HMAC-SHA256') == \
         '6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6'
 
 
 def test_providers_md_pay_sign_vector():
-    params = v2.pay_params('wxd678efh567hg6787', 'wx2017033010242291fcfe0db70013231072',
+    params = sign.v2_pay_params('wxd678efh567hg6787', 'wx2017033010242291fcfe0db70013231072',
                            'qazwsxedcrfvtgbyhnujmikolp111111', 'MD5', '1490840662',
                            '5K8264ILTKCH16CQ2502SI8ZNMTM67VS')
     assert params == {'appId': 'wxd678efh567hg6787', 'timeStamp': '1490840662',
@@ -43,21 +43,21 @@ def test_providers_md_pay_sign_vector():
 def test_v2_sign_agrees_with_wechatpy_and_covers_every_field(sign_type):
     fields = {'appid': 'wx1', 'mch_id': '1', 'body': '60 金币 & <more>', 'attach': '', 'total_fee': '600',
               'zz_unknown': 'x=y&z', 'nonce_str': 'abc', 'sign_type': sign_type}
-    signed = v2.sign(fields, 'k' * 32, sign_type)
+    signed = sign.v2_sign(fields, 'k' * 32, sign_type)
     assert signed == v2_sign(fields, 'k' * 32, sign_type)
-    assert v2.verify({**fields, 'sign': signed}, 'k' * 32, sign_type)
+    assert sign.v2_verify({**fields, 'sign': signed}, 'k' * 32, sign_type)
     for name in fields:
         if fields[name]:
-            assert not v2.verify({**fields, name: fields[name] + '1', 'sign': signed}, 'k' * 32, sign_type)
-    assert not v2.verify({**fields, 'sign': signed}, 'j' * 32, sign_type)
-    assert not v2.verify({**fields, 'sign': signed.lower()}, 'k' * 32, sign_type)
+            assert not sign.v2_verify({**fields, name: fields[name] + '1', 'sign': signed}, 'k' * 32, sign_type)
+    assert not sign.v2_verify({**fields, 'sign': signed}, 'j' * 32, sign_type)
+    assert not sign.v2_verify({**fields, 'sign': signed.lower()}, 'k' * 32, sign_type)
 
 
 def test_v2_pay_sign_agrees_with_wechatpy_jsapi():
     from wechatpy.pay import WeChatPay
     client = WeChatPay(appid='wx8888888888888888', api_key='k' * 32, mch_id=MCH_ID)
     expected = client.jsapi.get_jsapi_signature('wx201410272009395522657a690389285100', '1763798400', 'N' * 32)
-    params = v2.pay_params('wx8888888888888888', 'wx201410272009395522657a690389285100', 'k' * 32, 'MD5',
+    params = sign.v2_pay_params('wx8888888888888888', 'wx201410272009395522657a690389285100', 'k' * 32, 'MD5',
                            '1763798400', 'N' * 32)
     assert params['paySign'] == expected
 
@@ -67,14 +67,14 @@ def test_v3_authorization_agrees_with_wechatpayv3(wechatpay_keys, monkeypatch):
     body = json.dumps({'appid': 'wx8888888888888888', 'description': '60 金币'}, ensure_ascii=False)
     expected = v3utils.build_authorization('/v3/pay/transactions/jsapi', 'POST', MCH_ID, CERT_SERIAL,
                                            wechatpay_keys.merchant, data=body, nonce_str='N0NCE')
-    ours = v3.authorization('POST', 'https://api.mch.weixin.qq.com/v3/pay/transactions/jsapi',
+    ours = sign.v3_authorization('POST', 'https://api.mch.weixin.qq.com/v3/pay/transactions/jsapi',
                             body.encode('utf-8'), MCH_ID, CERT_SERIAL, private_pem(wechatpay_keys.merchant),
                             '1763798400', 'N0NCE')
     assert ours == expected
 
 
 def test_v3_authorization_signs_path_and_query_and_empty_body(wechatpay_keys):
-    header = v3.authorization('GET', 'https://api.mch.weixin.qq.com/v3/pay/transactions/out-trade-no/o1?mchid=1',
+    header = sign.v3_authorization('GET', 'https://api.mch.weixin.qq.com/v3/pay/transactions/out-trade-no/o1?mchid=1',
                               b'', MCH_ID, CERT_SERIAL, private_pem(wechatpay_keys.merchant), '1', 'n')
     signature = authorization_fields(header)['signature']
     message = b'GET\n/v3/pay/transactions/out-trade-no/o1?mchid=1\n1\nn\n\n'
@@ -84,7 +84,7 @@ def test_v3_authorization_signs_path_and_query_and_empty_body(wechatpay_keys):
 def test_v3_pay_sign_agrees_with_wechatpayv3(wechatpay_keys):
     core = Core(MCH_ID, CERT_SERIAL, private_pem(wechatpay_keys.merchant), APIV3_KEY,
                 public_key=public_pem(wechatpay_keys.wechat), public_key_id=PUB_KEY_ID)
-    params = v3.pay_params('wx8888888888888888', 'wx26112216010098765432101234567890',
+    params = sign.v3_pay_params('wx8888888888888888', 'wx26112216010098765432101234567890',
                            private_pem(wechatpay_keys.merchant), '1763798400', 'N' * 32)
     assert params['paySign'] == core.sign(['wx8888888888888888', '1763798400', 'N' * 32,
                                            'prepay_id=wx26112216010098765432101234567890'])
@@ -96,12 +96,12 @@ def test_rsa_round_trips_with_cryptography(wechatpay_keys):
     message = b'1763798400\nnonce\n{"id":"x"}\n'
     headers = {'wechatpay-signature': rsa_sign(wechatpay_keys.wechat, message),
                'wechatpay-timestamp': '1763798400', 'wechatpay-nonce': 'nonce', 'wechatpay-serial': 'S'}
-    v3.check_signature(headers, b'{"id":"x"}', lambda serial: public_pem(wechatpay_keys.wechat))
+    sign.v3_check(headers, b'{"id":"x"}', public_pem(wechatpay_keys.wechat))
     with pytest.raises(Rejected):
-        v3.check_signature(headers, b'{"id":"y"}', lambda serial: public_pem(wechatpay_keys.wechat))
+        sign.v3_check(headers, b'{"id":"y"}', public_pem(wechatpay_keys.wechat))
     with pytest.raises(Rejected):
-        v3.check_signature(headers, b'{"id":"x"}', lambda serial: public_pem(wechatpay_keys.merchant))
-    header = v3.authorization('POST', 'https://h/p', b'{}', '1', 'S', private_pem(wechatpay_keys.merchant), 't', 'n')
+        sign.v3_check(headers, b'{"id":"x"}', public_pem(wechatpay_keys.merchant))
+    header = sign.v3_authorization('POST', 'https://h/p', b'{}', '1', 'S', private_pem(wechatpay_keys.merchant), 't', 'n')
     assert rsa_verify(wechatpay_keys.merchant, b'POST\n/p\nt\nn\n{}\n', authorization_fields(header)['signature'])
 
 

@@ -19,10 +19,11 @@ import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from chalicelib import clock, formdata, jsontext, settings, store
+from chalicelib import clock, formdata, jsontext, retry, settings
 from chalicelib.cloudmarket import instances, login, signature
 from chalicelib.errors import ApiError, conflict, invalid
-from chalicelib.providers import Reply
+from chalicelib.providers.contract import Reply
+from chalicelib.store import instances as instance_store
 
 log = logging.getLogger('paygate.cloudmarket')
 
@@ -64,8 +65,8 @@ def handle(inbound):
 
 
 def _answer_once(body, delivery):
-    for _ in range(5):
-        prior = store.get_marketplace_delivery(delivery.event_id)
+    def attempt():
+        prior = instance_store.get_delivery(delivery.event_id)
         if prior and prior['body_hash'] != delivery.body_hash:
             raise conflict('replayed_event',
                            f'eventId {delivery.event_id} was already used with another body')
@@ -73,13 +74,14 @@ def _answer_once(body, delivery):
             return Reply(200, prior['answer'], JSON)
         action = ACTIONS.get(delivery.action)
         if action is None:
-            raise invalid(f'unknown action {body.get("action")!r}; expected one of '
+            raise invalid(f'unknown action {str(body.get("action"))[:64]!r}; expected one of '
                           f'{", ".join(ACTIONS)}', 'action')
         try:
             return Reply(200, _dumps(action(body, delivery)), JSON)
         except _Taken:
-            continue
-    raise ApiError(503, 'busy', f'eventId {delivery.event_id} is being answered; retry')
+            return retry.AGAIN
+
+    return retry.optimistic(attempt, f'marketplace eventId {delivery.event_id}')
 
 
 def parse_body(inbound):
@@ -149,13 +151,13 @@ class _Delivery:
 
     def save(self, answer, sign_id=None):
         """Store the answer of a delivery that changed nothing; _Taken if one is stored already."""
-        if not store.put_marketplace_delivery(self.record(answer, sign_id)):
+        if not instance_store.put_delivery(self.record(answer, sign_id)):
             raise _Taken()
         return answer
 
     def save_error(self, error):
         log.warning('cloudmarket event %s refused: %s %s', self.event_id, error.code, error.message)
-        store.put_marketplace_delivery(self.record(error=error))
+        instance_store.put_delivery(self.record(error=error))
 
 
 def _record(inbound, key, body_hash):
@@ -173,7 +175,7 @@ def _refuse(inbound, error):
     record = _record(inbound, f'refused#{digest}', digest)
     if len(inbound.body) > BODY_LIMIT:
         record['body'] = None
-    store.put_marketplace_delivery({**record, 'verdict': f'{error.code}: {error.message}'})
+    instance_store.put_delivery({**record, 'verdict': f'{error.code}: {error.message}'})
     return _error(error)
 
 
@@ -236,9 +238,9 @@ def create_instance(body, delivery):
         sign_id = instances.new_sign_id()
         answer = _created(sign_id)
         outcome = instances.create(sign_id, request, delivery.record(answer, sign_id))
-        if outcome == store.APPLIED:
+        if outcome == instance_store.APPLIED:
             return answer
-        if outcome == store.DUPLICATE:
+        if outcome == instance_store.DUPLICATE:
             raise _Taken()
         existing = instances.for_order(request['order_id'])
     return delivery.save(_created(existing['sign_id']), existing['sign_id'])
@@ -287,7 +289,7 @@ def _change(body, delivery, decide):
     """Apply `decide(instance) -> instances.Change` to the signId's instance; answer success."""
     sign_id = _text(body, 'signId')
     outcome = instances.apply(sign_id, decide, delivery.record(SUCCESS, sign_id))
-    if outcome == store.DUPLICATE:
+    if outcome == instance_store.DUPLICATE:
         raise _Taken()
     if outcome is None:
         delivery.save(SUCCESS, sign_id)

@@ -16,8 +16,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from chalicelib import clock, events, store
-from chalicelib.errors import ApiError, conflict, invalid, not_found
+from chalicelib import clock, events, retry
+from chalicelib.store import instances as instance_store
+from chalicelib.errors import conflict, invalid, not_found
 
 ACTIVE, EXPIRED, DESTROYED = 'ACTIVE', 'EXPIRED', 'DESTROYED'
 CHINA = timezone(timedelta(hours=8), 'UTC+08:00')
@@ -100,7 +101,7 @@ def view(instance):
 
 def get(sign_id):
     """The stored instance; 404 when there is none (a signId that cannot be ours is not looked up)."""
-    instance = store.get_instance(sign_id) if isinstance(sign_id, str) and SIGN_ID.match(sign_id) else None
+    instance = instance_store.get(sign_id) if isinstance(sign_id, str) and SIGN_ID.match(sign_id) else None
     if instance is None:
         raise not_found(f'no instance with signId {sign_id}')
     return instance
@@ -108,8 +109,8 @@ def get(sign_id):
 
 def for_order(order_id):
     """The instance made for a marketplace orderId, or None."""
-    pointer = store.get_instance_pointer(order_id)
-    return store.get_instance(pointer['sign_id']) if pointer else None
+    pointer = instance_store.for_order(order_id)
+    return instance_store.get(pointer['sign_id']) if pointer else None
 
 
 def create(sign_id, request, delivery):
@@ -117,7 +118,7 @@ def create(sign_id, request, delivery):
 
     `request` holds order_id, open_id, product_id, product_name, spec, trial,
     time_span, time_unit, request_id and expires_at (the expiry the marketplace
-    gave, or None: then time_span/time_unit from now). Returns store.APPLIED,
+    gave, or None: then time_span/time_unit from now). Returns instance_store.APPLIED,
     EXISTS or DUPLICATE.
     """
     now = clock.now()
@@ -125,8 +126,9 @@ def create(sign_id, request, delivery):
     expires_at = request['expires_at'] or add_period(now, request['time_span'], request['time_unit'])
     instance = {**request, 'sign_id': sign_id, 'status': ACTIVE, 'created_at': stamp,
                 'updated_at': stamp, 'version': 1, 'expires_at': clock.rfc3339(expires_at)}
-    event = events.new_event(events.INSTANCE_CREATED, {'instance': view(instance)}, instance['sign_id'])
-    return store.insert_instance(instance, event, delivery)
+    event = events.new_event(events.INSTANCE_CREATED, {'instance': view(instance)},
+                             events.instance_subject(sign_id))
+    return instance_store.insert(instance, event, delivery)
 
 
 @dataclass(frozen=True)
@@ -174,17 +176,18 @@ def apply(sign_id, decide, delivery):
 
     A Change that sets nothing the instance does not already have writes no
     event: a repeated expire, destroy or renewal answers success and changes
-    nothing. Returns store.APPLIED, DUPLICATE (the delivery was answered
+    nothing. Returns instance_store.APPLIED, DUPLICATE (the delivery was answered
     meanwhile) or None (nothing to change; the caller stores the answer).
     """
-    for _ in range(20):
+    def attempt():
         instance = get(sign_id)
         change = decide(instance)
         if all(instance.get(name) == value for name, value in change.fields.items()):
             return None
         fields = {**change.fields, 'updated_at': clock.rfc3339(clock.now())}
-        event = events.new_event(change.event_type, {'instance': view({**instance, **fields})}, sign_id)
-        outcome = store.commit_instance_change(sign_id, instance['version'], fields, event, delivery)
-        if outcome != store.STALE:
-            return outcome
-    raise ApiError(503, 'busy', f'instance {sign_id} kept changing; retry')
+        event = events.new_event(change.event_type, {'instance': view({**instance, **fields})},
+                                 events.instance_subject(sign_id))
+        outcome = instance_store.commit_change(sign_id, instance['version'], fields, event, delivery)
+        return retry.AGAIN if outcome == instance_store.STALE else outcome
+
+    return retry.optimistic(attempt, f'instance {sign_id}')

@@ -20,9 +20,10 @@ import hmac
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from chalicelib import clock, settings, store
+from chalicelib import clock, settings
 from chalicelib.cloudmarket import instances, signature
 from chalicelib.errors import ApiError
+from chalicelib.store import instances as instance_store
 
 ASSERTION_SECONDS = 60
 MAX_ASSERTION_SECONDS = 120
@@ -67,7 +68,7 @@ def redirect(token, query):
             raise ApiError(403, exc.code, f'marketplace login parameters: {exc.message}') from None
         if dict(query).get('signId', sign_id) != sign_id:
             raise ApiError(403, 'invalid_login_token', 'the login parameters name another instance')
-    instance = store.get_instance(sign_id)
+    instance = instance_store.get(sign_id)
     if instance is None or instance['status'] == instances.DESTROYED:
         raise ApiError(403, 'login_revoked', 'this instance has been destroyed; its login link is revoked')
     if not instances.is_usable(instance, now):

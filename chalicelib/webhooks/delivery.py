@@ -12,8 +12,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import clock, outbound, store
+from chalicelib import clock, events, outbound
 from chalicelib.errors import ProviderError
+from chalicelib.store import deliveries as delivery_store
+from chalicelib.store import events as event_store
 from chalicelib.webhooks import endpoints, signature
 
 log = logging.getLogger('paygate.webhooks')
@@ -46,16 +48,16 @@ def attempt(event_id, endpoint_id, now=None):
     """Try one delivery if it is due and nobody else is on it. Returns an Outcome whose
     state is delivered, pending (retry at next_attempt), failed, not_due, busy or gone."""
     now = now or clock.now()
-    delivery = store.get_delivery(event_id, endpoint_id)
+    delivery = delivery_store.get(event_id, endpoint_id)
     if delivery is None or delivery['state'] != PENDING:
         return Outcome('gone')
     due = clock.parse_rfc3339(delivery['due_at'])
     if due > now:
         return Outcome('not_due', due)
-    if not store.lease_delivery(event_id, endpoint_id, clock.rfc3339(now), clock.rfc3339(now + LEASE)):
+    if not delivery_store.lease(event_id, endpoint_id, clock.rfc3339(now), clock.rfc3339(now + LEASE)):
         return Outcome('busy')
     endpoint = endpoints.by_id(endpoint_id)
-    event = store.get_event(event_id)
+    event = event_store.get(event_id)
     if endpoint is None:
         result = {'status': None, 'latency_ms': 0, 'response': 'endpoint no longer configured'}
         return _finish(delivery, now, result, give_up=True)
@@ -63,7 +65,7 @@ def attempt(event_id, endpoint_id, now=None):
 
 
 def _post(endpoint, event, now):
-    payload = event['payload'].encode('utf-8')
+    payload = events.payload(event).encode('utf-8')
     headers = {'Content-Type': 'application/json', 'User-Agent': 'Paygate-Webhooks/1',
                'Paygate-Event-Id': event['id'],
                'Paygate-Signature': signature.header(payload, endpoint.secrets, int(now.timestamp()))}
@@ -102,7 +104,7 @@ def _finish(delivery, now, result, give_up=False):
         due = now + timedelta(seconds=delay)
         fields.update(due_at=clock.rfc3339(due), work_at=clock.rfc3339(due))
         outcome = Outcome(PENDING, due)
-    store.finish_attempt(delivery['event_id'], delivery['endpoint_id'], fields,
+    delivery_store.finish_attempt(delivery['event_id'], delivery['endpoint_id'], fields,
                          {'number': number, 'at': at, 'endpoint_id': delivery['endpoint_id'], **result},
                          counters)
     return outcome
@@ -110,5 +112,5 @@ def _finish(delivery, now, result, give_up=False):
 
 def due(now, grace=timedelta(0), limit=100):
     """(event_id, endpoint_id) of deliveries due `grace` before `now`."""
-    found = store.due_work(store.WEBHOOK_WORK, clock.rfc3339(now - grace), limit)
+    found = delivery_store.due(clock.rfc3339(now - grace), limit)
     return [(item['event_id'], item['endpoint_id']) for item in found]

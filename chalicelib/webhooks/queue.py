@@ -1,14 +1,14 @@
-"""The SQS queue that carries deliveries to the webhook worker when deployed.
+"""The SQS queue that carries delayed webhook retries (and resends) to the worker when deployed.
 
-Locally (and wherever PAYGATE_WEBHOOK_QUEUE_URL is unset) nothing is sent: the
-delivery rows in DynamoDB are the source of truth and a sweep picks them up.
+A delivery's first attempt comes from the table's stream (worker.handle_stream);
+only what must wait is sent here. Locally (and wherever
+PAYGATE_WEBHOOK_QUEUE_URL is unset) nothing is sent: the delivery rows in
+DynamoDB are the source of truth, and a sweep picks up what is due.
 """
 import json
-import logging
 
 from chalicelib import aws, settings
 
-log = logging.getLogger('paygate.webhooks')
 MAX_DELAY = 900
 
 
@@ -22,13 +22,3 @@ def enqueue(event_id, endpoint_id, delay_seconds=0):
         MessageBody=json.dumps({'event_id': event_id, 'endpoint_id': endpoint_id}))
     return True
 
-
-def announce(event):
-    """Enqueue a just-committed event's deliveries. A failure here loses nothing: the
-    delivery rows are already stored and the scheduled sweep enqueues what is due."""
-    for delivery in event.get('deliveries', ()):
-        try:
-            enqueue(event['id'], delivery['endpoint_id'])
-        except Exception:
-            log.warning('could not enqueue event %s for %s; the sweep will', event['id'],
-                        delivery['endpoint_id'], exc_info=True)

@@ -1,29 +1,27 @@
-"""Alipay APP payment (alipay.trade.app.pay). PROVIDERS.md §4.
+"""Alipay APP payment (alipay.trade.app.pay), docs/providers/alipay.md.
 
 Create: no call to Alipay; the app gets a signed order string for the Alipay
-client SDK. Notify: POST form, verified with the Alipay public key, answered
-exactly `success` (or `fail`). Query / close / refund: signed gateway calls
-whose answers are verified over their raw response text.
+client SDK. Query / close / refund: signed gateway calls whose answers are
+verified over their raw response text. The daily trade bill is bill.py.
 
-Modules: codec (what is signed, URL encoding), gateway (requests and
-answers), responses (raw answer parsing and verification), notify
-(notifications), certs (certificate-mode serial numbers), bill (the daily
+Modules: sign (what is signed, URL encoding), gateway (requests and
+answers), responses (raw answer parsing and verification), notify (its
+notification), certs (certificate-mode serial numbers), bill (the daily
 trade bill).
 """
 from chalicelib import clock, money, settings
 from chalicelib.errors import ProviderError
-from chalicelib.providers import CLOSED, PAID, Created, Notification, RefundResult, Reply, TradeNoRule
 from chalicelib.providers.alipay import gateway, notify
+from chalicelib.providers.contract import (CLOSED, PAID, Billable, Closable, Created, Notification,
+                                           Queryable, Refundable, RefundResult, TradeNoRule)
 
 NAME = gateway.NAME
 # 商户订单号: 64个字符以内，仅支持字母、数字、下划线 (alipay.trade.app.pay).
 OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_]{1,64}', '1-64 letters, digits or _')
+CAPABILITIES = (Closable, Refundable, Queryable, Billable)
 PRODUCT_CODE = 'QUICK_MSECURITY_PAY'
 TRADE_NOT_EXIST = 'ACQ.TRADE_NOT_EXIST'
 REFUND_SUCCESS = 'REFUND_SUCCESS'
-
-SUCCESS = Reply(200, 'success')
-FAILURE = Reply(400, 'fail')
 
 
 def validate_payer(payer):
@@ -43,14 +41,6 @@ def create(order, product, payer):
     return Created(client_params={'order_string': order_string})
 
 
-def parse_notification(inbound):
-    return notify.parse(inbound, gateway.config())
-
-
-def failure(rejected):
-    return FAILURE
-
-
 def query(order):
     """The trade as Alipay knows it: a PAID or CLOSED Notification, or None while unpaid."""
     answer = gateway.call('alipay.trade.query', {'out_trade_no': order['out_trade_no']})
@@ -67,11 +57,15 @@ def query(order):
     return None
 
 
-def close(order):
+def close(order, now):
     """Close the trade at Alipay; a trade Alipay never saw (app never opened) needs no closing."""
     answer = gateway.call('alipay.trade.close', {'out_trade_no': order['out_trade_no']})
     if answer.sub_code != TRADE_NOT_EXIST:
         _ours(answer, order)
+
+
+def check_refund(order, amount):
+    """Alipay refunds any paid trade, in part or whole."""
 
 
 def refund(order, refund):
@@ -121,3 +115,8 @@ def _fen(value):
         return money.fen_from_yuan(value)
     except money.MoneyError as exc:
         raise ProviderError(f'unreadable amount in answer: {exc}') from None
+
+
+def download_bill(date):
+    from chalicelib.providers.alipay import bill
+    return bill.download(date)

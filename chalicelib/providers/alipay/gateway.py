@@ -9,7 +9,7 @@ from datetime import timedelta, timezone
 
 from chalicelib import clock, outbound, settings
 from chalicelib.errors import ProviderError
-from chalicelib.providers.alipay import certs, codec, responses
+from chalicelib.providers.alipay import certs, responses, sign
 
 NAME = 'alipay'
 CHINA = timezone(timedelta(hours=8))
@@ -41,13 +41,13 @@ def request_params(method, biz_content, **extra):
 def order_string(biz_content, notify_url):
     """The signed `alipay.trade.app.pay` order string the app hands to the Alipay SDK."""
     params = request_params('alipay.trade.app.pay', biz_content, notify_url=notify_url)
-    return codec.signed_query(params, config().app_private_key.value)
+    return sign.signed_query(params, config().app_private_key.value)
 
 
 def call(method, biz_content):
     """POST one API call to the gateway; return its verified responses.Answer."""
     alipay = config()
-    body = codec.signed_query(request_params(method, biz_content), alipay.app_private_key.value)
+    body = sign.signed_query(request_params(method, biz_content), alipay.app_private_key.value)
     reply = outbound.request('POST', alipay.gateway_url, data=body.encode('ascii'),
                              headers={'Content-Type': FORM})
     if reply.status_code != 200:

@@ -1,22 +1,40 @@
-"""Alipay's asynchronous notification, verified and read (PROVIDERS.md §4.3).
+"""POST /notify/alipay: Alipay's asynchronous notification, verified and read.
 
 The form is decoded in the charset it declares (utf-8 or gbk), the signature
 checked with the Alipay public key over every field but `sign`/`sign_type`,
-then our app and seller checked. `trade_status` and
-`refund_fee` say what happened: paid, closed, refunded (refund_fee is the
-trade's cumulative refunded amount, so it is reported as refunded_total), or
-nothing yet (WAIT_BUYER_PAY).
+then our app_id and seller_id checked. `trade_status` and `refund_fee` say
+what happened: paid, closed, refunded (refund_fee is the trade's cumulative
+refunded amount, so it is reported as refunded_total), or nothing yet
+(WAIT_BUYER_PAY). Answers: exactly `success`, or `fail`.
 """
-from chalicelib import formdata, money
-from chalicelib.providers import (CLOSED, NOTHING, PAID, REFUNDED, Notification, Rejected)
-from chalicelib.providers.alipay import codec
+from dataclasses import dataclass
 
+from chalicelib import formdata, money
+from chalicelib.providers.alipay import gateway, sign
+from chalicelib.providers.contract import (CLOSED, NOTHING, PAID, REFUNDED, Notification, Rejected,
+                                           Reply)
+
+NAME = gateway.NAME
+SUCCESS = Reply(200, 'success')
+FAILURE = Reply(400, 'fail')
 CHARSETS = {'utf-8': 'utf-8', 'utf8': 'utf-8', 'gbk': 'gbk', 'gb2312': 'gbk'}
 PAID_STATUSES = ('TRADE_SUCCESS', 'TRADE_FINISHED')
 REQUIRED = ('notify_id', 'out_trade_no', 'trade_status', 'total_amount', 'sign', 'sign_type')
 
 
-def parse(inbound, alipay):
+@dataclass(frozen=True)
+class Keys:
+    app_id: str
+    seller_id: str
+    verify_key: str
+
+
+def notification_keys(inbound):
+    alipay = gateway.config()
+    return Keys(alipay.app_id.value, alipay.seller_id.value, alipay.verify_key)
+
+
+def parse_notification(inbound, keys, now):
     """The Notification in a raw notify request, or Rejected."""
     if not formdata.is_form(inbound.header('content-type')):
         raise Rejected(Rejected.MALFORMED, f'content type {inbound.header("content-type")!r} is not a form')
@@ -30,13 +48,17 @@ def parse(inbound, alipay):
         raise Rejected(Rejected.MALFORMED, f'missing {", ".join(missing)}')
     if fields['sign_type'] != 'RSA2':
         raise Rejected(Rejected.SIGNATURE, f'sign_type {fields["sign_type"]!r} is not RSA2')
-    if not codec.verify_notification(fields, alipay.verify_key, charset):
+    if not sign.verify_notification(fields, keys.verify_key, charset):
         raise Rejected(Rejected.SIGNATURE, f'bad sign on notify_id {fields["notify_id"]}')
-    if fields.get('app_id') != alipay.app_id.value:
+    if fields.get('app_id') != keys.app_id:
         raise Rejected(Rejected.MERCHANT, f'app_id {fields.get("app_id")!r} is not ours')
-    if fields.get('seller_id') != alipay.seller_id.value:
+    if fields.get('seller_id') != keys.seller_id:
         raise Rejected(Rejected.MERCHANT, f'seller_id {fields.get("seller_id")!r} is not ours')
     return _notification(fields)
+
+
+def failure(rejected):
+    return FAILURE
 
 
 def declared_charset(body):

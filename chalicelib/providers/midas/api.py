@@ -1,4 +1,4 @@
-"""Calls to the Midas server APIs, signed with OpenAPI V3 (PROVIDERS.md §1.1-1.4, §1.8).
+"""Calls to the Midas server APIs, signed with OpenAPI V3 (docs/providers/midas.md).
 
 Every call sends the payer's YSDK login (openid, openkey, pf, pfkey, zoneid),
 our offerid as `appid`, `ts` and `sig`, plus the login cookie. The signature
@@ -6,7 +6,8 @@ path is `/v3/r` + the HTTP path. The HTTP method is the one the official SDK
 uses for each API, and the signature is made over that same method.
 """
 from chalicelib import clock, outbound, settings
-from chalicelib.errors import ApiError, ProviderError
+from chalicelib.errors import ProviderError
+from chalicelib.providers.contract import InsufficientFunds, InvalidPayer, LoginExpired
 from chalicelib.providers.midas import sign
 
 METHODS = {'buy_goods_m': 'GET', 'get_balance_m': 'GET', 'pay_m': 'POST',
@@ -46,8 +47,9 @@ def signed_params(api, login, extra, config, now):
 def call(api, login, extra=None):
     """Call /mpay/<api> for the payer `login`; the reply's JSON object when `ret` is 0.
 
-    Raises MidasError for a refusal, ProviderError (retryable) when Midas
-    cannot be reached or answers something unreadable.
+    Raises a Refusal the payer can act on (not enough coins, a login to renew,
+    parameters refused), MidasError for Midas's other refusals, ProviderError
+    (retryable) when Midas cannot be reached or answers something unreadable.
     """
     config = settings.get().provider('midas')
     path = f'/mpay/{api}'
@@ -71,17 +73,17 @@ def _result(api, reply):
     if not isinstance(data, dict) or isinstance(data.get('ret'), bool) or not isinstance(data.get('ret'), int):
         raise ProviderError(f'{api}: reply without a numeric ret (HTTP {reply.status_code})', retryable=True)
     if data['ret'] != 0:
-        raise MidasError(api, data['ret'], str(data.get('msg', '')))
+        raise _refusal(MidasError(api, data['ret'], str(data.get('msg', ''))))
     return data
 
 
-def as_api_error(exc):
-    """The HTTP answer for a Midas refusal: what the payer can act on is named, the rest is 502."""
+def _refusal(exc):
+    """What the payer can act on, named; any other refusal stays a MidasError (the provider's)."""
     if exc.ret == INSUFFICIENT_BALANCE:
-        return ApiError(402, 'insufficient_balance', 'the payer does not have enough game coins')
+        return InsufficientFunds('insufficient_balance', 'the payer does not have enough game coins')
     if exc.ret == LOGIN_EXPIRED:
-        return ApiError(401, 'relogin_required',
-                        "Midas refused the payer's login (1018): log in again with YSDK and retry")
+        return LoginExpired('relogin_required',
+                            "Midas refused the payer's login (1018): log in again with YSDK and retry")
     if exc.ret == BAD_PARAMETERS:
-        return ApiError(400, 'invalid_request', f'Midas refused the parameters: {exc}', 'payer')
-    return ApiError(502, 'provider_error', f'Midas refused: {exc}')
+        return InvalidPayer(f'Midas refused the parameters: {exc}')
+    return exc

@@ -1,4 +1,5 @@
-"""WeChat Pay for Mini Programs: API v2 (XML) and v3 (JSON), chosen per configuration.
+"""WeChat Pay for Mini Programs: API v2 (XML) and v3 (JSON), chosen per configuration
+(docs/providers/wechatpay.md).
 
 New orders use PAYGATE_WECHATPAY_API_VERSION; each order records its version
 (`provider_data.api_version`), and query / close / refund follow the order.
@@ -8,21 +9,31 @@ Notifications arrive on two routes, each with its own module:
 
 The payer is `{"openid"}` or `{"js_code"}` (exchanged through jscode2session
 when the order is created); only the openid is kept.
+Modules: sign (both versions' signatures), crypto (their ciphers), v2 and v3
+(the API clients), notify_v2 and notify_v3, login, clientcert, xmlfields, bill.
 """
 import importlib
+import logging
 from dataclasses import replace
 from datetime import timedelta
 
 from chalicelib import clock
-from chalicelib.errors import ApiError, invalid
-from chalicelib.providers import TradeNoRule
+from chalicelib.errors import ProviderError
+from chalicelib.providers.contract import (Billable, Closable, InvalidPayer, KeyRefreshing, NotYet,
+                                           Queryable, Refundable, TradeNoRule)
 from chalicelib.providers.wechatpay import common
 
 NAME = common.NAME
 # 商户订单号: 6-32个字符内，只能是数字、大小写字母_-|* (v2 unifiedorder, v3 JSAPI).
 OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_\-|*]{6,32}', '6-32 letters, digits, _, -, | or *')
+CAPABILITIES = (Closable, Refundable, Queryable, Billable, KeyRefreshing)
 # WeChat Pay documents that an order may be closed only 5 minutes after it was made.
 CLOSE_AFTER = timedelta(minutes=5)
+log = logging.getLogger('paygate.wechatpay')
+
+
+def config():
+    return common.config()
 
 
 def _api(version):
@@ -37,10 +48,10 @@ def validate_payer(payer):
     """`openid` or `js_code`, exactly one; the openid is kept, a js_code never is."""
     given = [name for name in ('openid', 'js_code') if payer.get(name)]
     if len(given) != 1:
-        raise invalid('payer needs exactly one of openid or js_code', 'payer')
+        raise InvalidPayer('payer needs exactly one of openid or js_code')
     value = payer[given[0]]
     if len(value) > 128 or not value.isprintable():
-        raise invalid(f'payer.{given[0]} is not a valid WeChat value', f'payer.{given[0]}')
+        raise InvalidPayer(f'payer.{given[0]} is not a valid WeChat value', f'payer.{given[0]}')
     return {'openid': payer['openid']} if given == ['openid'] else {}
 
 
@@ -55,12 +66,37 @@ def query(order):
     return _for(order).query(order)
 
 
-def close(order):
-    if clock.now() - clock.parse_rfc3339(order['created_at']) < CLOSE_AFTER:
-        raise ApiError(409, 'too_early', 'WeChat Pay closes an order only 5 minutes after it was '
-                                         'created; try again later')
+def close(order, now):
+    if now - clock.parse_rfc3339(order['created_at']) < CLOSE_AFTER:
+        raise NotYet('too_early', 'WeChat Pay closes an order only 5 minutes after it was created; '
+                                  'try again later')
     _for(order).close(order)
+
+
+def check_refund(order, amount):
+    """WeChat Pay refunds any paid order, in part or whole (v2 needs the client certificate)."""
 
 
 def refund(order, refund):
     return _for(order).refund(order, refund)
+
+
+def download_bill(date):
+    from chalicelib.providers.wechatpay import bill
+    return bill.download(date)
+
+
+def refresh_keys():
+    """The platform certificates (API v3). When the WeChat Pay public key is configured,
+    notifications verify without them, so a failed download is logged, not raised."""
+    wechatpay = common.config()
+    if wechatpay.private_key is None or wechatpay.apiv3_key is None:
+        return []
+    from chalicelib.providers.wechatpay import v3
+    try:
+        return v3.download_certificates()
+    except ProviderError as exc:
+        if wechatpay.public_key is None:
+            raise
+        log.warning('WeChat Pay platform certificates not refreshed (the public key still verifies): %s', exc)
+        return []

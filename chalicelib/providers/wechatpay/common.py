@@ -1,20 +1,14 @@
 """Small pieces both WeChat Pay API versions use."""
+import re
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta, timezone
 
 from chalicelib import clock, settings
-from chalicelib.providers import NOTHING, Notification, Rejected
+from chalicelib.providers.contract import NOTHING, Notification, Rejected
 
 NAME = 'wechatpay'
 BEIJING = timezone(timedelta(hours=8), 'CST')
-
-
-@dataclass(frozen=True)
-class RefundResult:
-    """A refund request's outcome: `succeeded` once the money is on its way back for good."""
-    succeeded: bool
-    provider_refund_id: str = ''
+CERT_SERIAL = re.compile(r'\A[0-9A-Fa-f]{1,64}\Z')
 
 
 def config():

@@ -1,14 +1,18 @@
 """POST /notify/wechatpay: API v2 payment and refund notifications (XML).
 
 Payments are signed (MD5 or HMAC-SHA256 over every received field but
-`sign`); the algorithm is the one the order was made with, recorded on the
-order, because WeChat may leave `sign_type` out. Refund notifications carry
-no signature: their `req_info` is encrypted with a key derived from the API
-key, and only WeChat Pay can produce one that decrypts to our order.
+`sign`, with the API key); WeChat may leave `sign_type` out, so the type is
+read from the signature itself (sign.v2_signed_with). Refund notifications
+carry no signature: their `req_info` is encrypted with a key derived from the
+API key, and only WeChat Pay can produce one that decrypts. Answers: the XML
+SUCCESS reply, or FAIL with a reason.
 """
-from chalicelib import money, orders
-from chalicelib.providers import NOTHING, PAID, REFUND_FAILED, REFUNDED, Notification, Rejected, Reply
-from chalicelib.providers.wechatpay import common, crypto, v2, xmlfields
+from dataclasses import dataclass
+
+from chalicelib import money
+from chalicelib.providers.contract import (NOTHING, PAID, REFUND_FAILED, REFUNDED, Notification, Rejected,
+                                           Reply)
+from chalicelib.providers.wechatpay import common, crypto, sign, xmlfields
 
 NAME = common.NAME
 XML = 'text/xml'
@@ -17,7 +21,21 @@ SUCCESS = Reply(200, '<xml><return_code><![CDATA[SUCCESS]]></return_code>'
 REFUND_KINDS = {'SUCCESS': REFUNDED, 'REFUNDCLOSE': REFUND_FAILED}
 REASONS = {Rejected.SIGNATURE: 'invalid signature', Rejected.MALFORMED: 'malformed notification',
            Rejected.MERCHANT: 'not our appid or mch_id', Rejected.UNKNOWN_ORDER: 'unknown order',
-           Rejected.AMOUNT: 'amount does not match the order', 'too_large': 'body too large'}
+           Rejected.AMOUNT: 'amount does not match the order', Rejected.TOO_LARGE: 'body too large',
+           Rejected.NOT_ENABLED: 'not enabled'}
+
+
+@dataclass(frozen=True)
+class Keys:
+    key: str
+    sign_type: str
+    appid: str
+    mch_id: str
+
+
+def notification_keys(inbound):
+    config = common.config()
+    return Keys(config.key.value if config.key else None, config.sign_type, config.appid, config.mch_id)
 
 
 def failure(rejected):
@@ -25,35 +43,26 @@ def failure(rejected):
     return Reply(400, xmlfields.build({'return_code': 'FAIL', 'return_msg': reason}), XML)
 
 
-def parse_notification(inbound):
-    config = common.config()
+def parse_notification(inbound, keys, now):
     try:
         fields = xmlfields.parse(inbound.body)
     except xmlfields.XMLError as exc:
         raise Rejected(Rejected.MALFORMED, str(exc)) from None
     if fields.get('return_code') != 'SUCCESS':
         raise Rejected(Rejected.MALFORMED, f'return_code {fields.get("return_code")!r}')
-    if config.key is None:
+    if keys.key is None:
         raise Rejected(Rejected.SIGNATURE, 'PAYGATE_WECHATPAY_KEY is not configured; cannot verify v2')
     if 'req_info' in fields:
-        _check_merchant(fields, config)
-        return _refund(fields, config)
-    _verify(fields, config)
-    _check_merchant(fields, config)
+        _check_merchant(fields, keys)
+        return _refund(fields, keys)
+    if sign.v2_signed_with(fields, keys.key, keys.sign_type) is None:
+        raise Rejected(Rejected.SIGNATURE, f'bad sign for out_trade_no {fields.get("out_trade_no")}')
+    _check_merchant(fields, keys)
     return _payment(fields)
 
 
-def _verify(fields, config):
-    """Check `sign` with the sign type the order it names was made with."""
-    order = orders.find(fields.get('out_trade_no', ''))
-    sign_type = ((order or {}).get('provider_data') or {}).get('sign_type') or config.sign_type
-    if not v2.verify(fields, config.key.value, sign_type):
-        raise Rejected(Rejected.SIGNATURE,
-                       f'bad {sign_type} sign for out_trade_no {fields.get("out_trade_no")}')
-
-
-def _check_merchant(fields, config):
-    if fields.get('appid') != config.appid or fields.get('mch_id') != config.mch_id:
+def _check_merchant(fields, keys):
+    if fields.get('appid') != keys.appid or fields.get('mch_id') != keys.mch_id:
         raise Rejected(Rejected.MERCHANT, f'appid {fields.get("appid")!r} / mch_id {fields.get("mch_id")!r}')
 
 
@@ -70,9 +79,9 @@ def _payment(fields):
                         amount=_fen(fields, 'total_fee'), provider_trade_no=transaction_id)
 
 
-def _refund(fields, config):
+def _refund(fields, keys):
     try:
-        info = xmlfields.parse(crypto.decrypt_refund_info(config.key.value, fields['req_info']), root='root')
+        info = xmlfields.parse(crypto.decrypt_refund_info(keys.key, fields['req_info']), root='root')
     except (crypto.CryptoError, xmlfields.XMLError) as exc:
         raise Rejected(Rejected.SIGNATURE, f'req_info does not decrypt with our key: {exc}') from None
     return common.refund_notification(info, REFUND_KINDS, _fen(info, 'total_fee'), _fen(info, 'refund_fee'))

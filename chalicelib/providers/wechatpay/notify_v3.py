@@ -4,15 +4,36 @@ The signature is checked over the raw body with the key its Wechatpay-Serial
 names (the WeChat Pay public key or a cached platform certificate), the
 timestamp must be within 5 minutes, and `WECHATPAY/SIGNTEST/` probes are
 refused quietly. Business fields are read only from the decrypted resource.
+Answers: 204, or a 4xx with {"code": "FAIL", "message": ...}.
 """
 import json
+from dataclasses import dataclass
 
-from chalicelib.providers import NOTHING, PAID, REFUND_FAILED, REFUNDED, Notification, Rejected, Reply
-from chalicelib.providers.wechatpay import common, v3
+from chalicelib import clock
+from chalicelib.providers.contract import (NOTHING, PAID, REFUND_FAILED, REFUNDED, Notification, Rejected,
+                                           Reply)
+from chalicelib.providers.wechatpay import common, crypto, sign, v3
 
 NAME = common.NAME
 SUCCESS = Reply(204, '')
 REFUND_KINDS = {'SUCCESS': REFUNDED, 'CLOSED': REFUND_FAILED}
+
+
+@dataclass(frozen=True)
+class Keys:
+    apiv3_key: str
+    mch_id: str
+    appid: str
+    verify_key: str
+
+
+def notification_keys(inbound):
+    """The APIv3 key, our ids, and the key for the Wechatpay-Serial the notification names."""
+    config = common.config()
+    if config.apiv3_key is None:
+        return Keys(None, config.mch_id, config.appid, None)
+    verify_key = v3.key_for(sign.v3_serial(inbound.headers), clock.now())
+    return Keys(config.apiv3_key.value, config.mch_id, config.appid, verify_key)
 
 
 def failure(rejected):
@@ -20,19 +41,18 @@ def failure(rejected):
     return Reply(400, json.dumps({'code': 'FAIL', 'message': message}), 'application/json')
 
 
-def parse_notification(inbound):
-    config = common.config()
-    if config.apiv3_key is None:
+def parse_notification(inbound, keys, now):
+    if keys.apiv3_key is None:
         raise Rejected(Rejected.SIGNATURE, 'PAYGATE_WECHATPAY_APIV3_KEY is not configured; cannot read v3')
-    v3.check_signature(inbound.headers, inbound.body, v3.key_for, max_age=v3.MAX_AGE_SECONDS)
+    sign.v3_check(inbound.headers, inbound.body, keys.verify_key, now, v3.MAX_AGE_SECONDS)
     try:
         body = json.loads(inbound.body)
-        resource = json.loads(v3.decrypt(body['resource']))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        resource = json.loads(v3.decrypt(body['resource'], keys.apiv3_key))
+    except (ValueError, KeyError, TypeError, AttributeError, crypto.CryptoError) as exc:
         raise Rejected(Rejected.MALFORMED, f'unreadable notification or resource: {exc}') from None
     if not isinstance(resource, dict):
         raise Rejected(Rejected.MALFORMED, 'resource is not a JSON object')
-    _check_merchant(resource, config)
+    _check_merchant(resource, keys)
     event_type = str(body.get('event_type', ''))
     if event_type == 'TRANSACTION.SUCCESS':
         return _payment(resource)
@@ -42,9 +62,9 @@ def parse_notification(inbound):
                         out_trade_no=str(resource.get('out_trade_no', '')), detail=f'event {event_type}')
 
 
-def _check_merchant(resource, config):
+def _check_merchant(resource, keys):
     """mchid always; appid where the resource has one (refund resources do not)."""
-    if resource.get('mchid') != config.mch_id or resource.get('appid', config.appid) != config.appid:
+    if resource.get('mchid') != keys.mch_id or resource.get('appid', keys.appid) != keys.appid:
         raise Rejected(Rejected.MERCHANT,
                        f'mchid {resource.get("mchid")!r} / appid {resource.get("appid")!r}')
 

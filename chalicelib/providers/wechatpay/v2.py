@@ -1,43 +1,17 @@
-"""WeChat Pay API v2 (XML; MD5 or HMAC-SHA256 with the API key). PROVIDERS.md §3.1.
+"""WeChat Pay API v2 client (XML; MD5 or HMAC-SHA256 with the API key), docs/providers/wechatpay.md.
 
 Requests: unifiedorder (JSAPI), orderquery, closeorder, refund (client
-certificate); downloadbill goes through `post` (wechatpay/bill.py). Every reply's `return_code`, `sign`, `appid` and `mch_id` are
-checked before anything in it is believed.
+certificate); downloadbill goes through `post` (wechatpay/bill.py). Every
+reply's `return_code`, `sign`, `appid` and `mch_id` are checked before
+anything in it is believed.
 """
-import hashlib
-import hmac
-
-from chalicelib import money, outbound, settings, signing
+from chalicelib import money, outbound, settings
 from chalicelib.errors import ProviderError
-from chalicelib.providers import PAID, Created, Notification
-from chalicelib.providers.wechatpay import common, xmlfields
-from chalicelib.providers.wechatpay.common import RefundResult
+from chalicelib.providers.contract import PAID, Created, Notification, RefundResult
+from chalicelib.providers.wechatpay import common, sign, xmlfields
 
-MD5, HMAC_SHA256 = 'MD5', 'HMAC-SHA256'
 RETRYABLE = frozenset({'SYSTEMERROR', 'BIZERR_NEED_RETRY', 'FREQUENCY_LIMITED', 'USERPAYING'})
 BODY_BYTES = 128
-
-
-def sign(params, key, sign_type=MD5):
-    """Upper-case hex MD5 or HMAC-SHA256 of the sorted non-empty pairs (not `sign`) + `&key=`."""
-    text = (signing.sorted_pairs(params) + '&key=' + key).encode('utf-8')
-    if sign_type == HMAC_SHA256:
-        return hmac.new(key.encode('utf-8'), text, hashlib.sha256).hexdigest().upper()
-    if sign_type == MD5:
-        return hashlib.md5(text).hexdigest().upper()
-    raise ValueError(f'unknown sign type {sign_type!r}')
-
-
-def verify(fields, key, sign_type):
-    """True iff `fields['sign']` signs every other received field with `key`."""
-    return signing.equal(fields.get('sign', ''), sign(fields, key, sign_type))
-
-
-def pay_params(appid, prepay_id, key, sign_type, timestamp, nonce):
-    """wx.requestPayment's parameters: the second signature, over the five fields."""
-    params = {'appId': appid, 'timeStamp': timestamp, 'nonceStr': nonce,
-              'package': f'prepay_id={prepay_id}', 'signType': sign_type}
-    return {**params, 'paySign': sign(params, key, sign_type)}
 
 
 def create(order, product, openid):
@@ -55,8 +29,8 @@ def create(order, product, openid):
     _require_success(fields)
     if not fields.get('prepay_id'):
         raise ProviderError('unifiedorder reply without prepay_id')
-    params = pay_params(config.appid, fields['prepay_id'], config.key.value, config.sign_type,
-                        common.timestamp(), common.nonce())
+    params = sign.v2_pay_params(config.appid, fields['prepay_id'], config.key.value, config.sign_type,
+                                common.timestamp(), common.nonce())
     return Created(client_params=params,
                    provider_data={'api_version': 'v2', 'sign_type': config.sign_type,
                                   'prepay_id': fields['prepay_id']})
@@ -113,7 +87,7 @@ def post(path, params, cert=None):
     key, sign_type = config.key.value, config.sign_type
     request = {'appid': config.appid, 'mch_id': config.mch_id, 'nonce_str': common.nonce(),
                'sign_type': sign_type, **params}
-    request['sign'] = sign(request, key, sign_type)
+    request['sign'] = sign.v2_sign(request, key, sign_type)
     return outbound.request('POST', config.base_url + path, cert=cert,
                             data=xmlfields.build(request).encode('utf-8'),
                             headers={'Content-Type': 'text/xml; charset=utf-8'})
@@ -132,7 +106,7 @@ def _call(path, params, cert=None):
     if fields.get('return_code') != 'SUCCESS':
         raise ProviderError(f'{path}: {fields.get("return_msg") or "return_code FAIL"}',
                             code='return_code')
-    if not verify(fields, key, sign_type):
+    if not sign.v2_verify(fields, key, sign_type):
         raise ProviderError(f'{path}: reply signature does not verify', code='signature')
     if (fields.get('appid'), fields.get('mch_id')) != (config.appid, config.mch_id):
         raise ProviderError(f'{path}: reply for another appid / mch_id', code='merchant')

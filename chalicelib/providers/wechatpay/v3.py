@@ -1,89 +1,39 @@
-"""WeChat Pay API v3 (JSON; SHA256withRSA, AES-256-GCM). PROVIDERS.md §3.2.
+"""WeChat Pay API v3 client (JSON; SHA256withRSA, AES-256-GCM), docs/providers/wechatpay.md.
 
-Requests carry the WECHATPAY2-SHA256-RSA2048 Authorization header, signed
-with the merchant's API private key over `METHOD\\nPATH?QUERY\\ntimestamp\\n
-nonce\\nbody\\n`. Replies and notifications are signed by WeChat Pay: with the
-WeChat Pay public key (serial `PUB_KEY_ID_...`) or with a platform
-certificate (hex serial); both are accepted at once. A bill file is the one
-reply WeChat Pay does not sign (`fetch`): its SHA1 is given with its URL.
+Requests carry the WECHATPAY2-SHA256-RSA2048 Authorization header (sign.py).
+Replies are signed by WeChat Pay with its public key (serial `PUB_KEY_ID_...`)
+or a platform certificate (hex serial); both are accepted at once, and an
+unsigned or badly signed 2xx reply is refused.
 """
 import json
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from chalicelib import clock, outbound, rsa, settings
+from chalicelib import clock, keyring, outbound, settings
 from chalicelib.errors import ProviderError
-from chalicelib.providers import PAID, Created, Notification, Rejected
-from chalicelib.providers.wechatpay import certificates, common, crypto
-from chalicelib.providers.wechatpay.common import RefundResult
+from chalicelib.providers.contract import PAID, Created, Notification, Rejected, RefundResult
+from chalicelib.providers.wechatpay import common, crypto, sign
 
-SCHEME = 'WECHATPAY2-SHA256-RSA2048'
-PROBE_PREFIX = 'WECHATPAY/SIGNTEST/'
 MAX_AGE_SECONDS = 300
 RETRYABLE = frozenset({'SYSTEM_ERROR', 'SYSTEMERROR', 'FREQUENCY_LIMITED', 'BANK_ERROR'})
 NOTIFY_ROUTE = 'wechatpay/v3'
 
 
-def authorization(method, url, body, mchid, serial_no, private_key, timestamp, nonce):
-    """The Authorization header for a request to `url` (path + query are signed) with `body` bytes."""
-    parts = urlsplit(url)
-    signed_url = parts.path + (f'?{parts.query}' if parts.query else '')
-    message = f'{method}\n{signed_url}\n{timestamp}\n{nonce}\n'.encode('utf-8') + body + b'\n'
-    signature = rsa.sign_sha256(private_key, message)
-    return (f'{SCHEME} mchid="{mchid}",nonce_str="{nonce}",signature="{signature}",'
-            f'timestamp="{timestamp}",serial_no="{serial_no}"')
-
-
-def pay_params(appid, prepay_id, private_key, timestamp, nonce):
-    """wx.requestPayment's parameters: RSA over appId, timeStamp, nonceStr, package (one per line)."""
-    package = f'prepay_id={prepay_id}'
-    signature = rsa.sign_sha256(private_key, f'{appid}\n{timestamp}\n{nonce}\n{package}\n')
-    return {'appId': appid, 'timeStamp': timestamp, 'nonceStr': nonce, 'package': package,
-            'signType': 'RSA', 'paySign': signature}
-
-
-def check_signature(headers, body, key_for, max_age=None):
-    """Verify WeChat Pay's signature over `timestamp\\nnonce\\nbody\\n`; raise Rejected if it fails.
-
-    `headers` are lower-case; `key_for(serial)` gives the key text or None.
-    """
-    signature = headers.get('wechatpay-signature', '')
-    timestamp = headers.get('wechatpay-timestamp', '')
-    nonce = headers.get('wechatpay-nonce', '')
-    serial = headers.get('wechatpay-serial', '')
-    if not (signature and timestamp and nonce and serial):
-        raise Rejected(Rejected.MALFORMED, 'Wechatpay-Signature/Timestamp/Nonce/Serial header missing')
-    if signature.startswith(PROBE_PREFIX):
-        raise Rejected(Rejected.PROBE, 'WeChat Pay signature probe (WECHATPAY/SIGNTEST/)')
-    if headers.get('wechatpay-signature-type', SCHEME) != SCHEME:
-        raise Rejected(Rejected.SIGNATURE, f'signature type {headers["wechatpay-signature-type"]!r}')
-    if max_age is not None:
-        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
-            raise Rejected(Rejected.MALFORMED, f'Wechatpay-Timestamp {timestamp!r}')
-        if abs(clock.now().timestamp() - int(timestamp)) > max_age:
-            raise Rejected(Rejected.STALE, f'Wechatpay-Timestamp {timestamp} is more than {max_age} s away')
-    key = key_for(serial)
-    if key is None:
-        raise Rejected(Rejected.SIGNATURE, f'no WeChat Pay key or certificate with serial {serial}')
-    message = f'{timestamp}\n{nonce}\n'.encode('utf-8') + body + b'\n'
-    if not rsa.verify_sha256(key, message, signature):
-        raise Rejected(Rejected.SIGNATURE, f'signature does not verify with serial {serial}')
-
-
-def key_for(serial):
+def key_for(serial, now):
     """The configured WeChat Pay public key, or a cached platform certificate (never downloaded)."""
     config = common.config()
     if config.public_key_id and serial == config.public_key_id:
         return config.public_key.value
-    return certificates.lookup(serial)
+    if not common.CERT_SERIAL.match(serial):
+        return None
+    return keyring.certificate(common.NAME, serial, now)
 
 
-def decrypt(resource):
-    """The plaintext of an AEAD_AES_256_GCM `resource` object, with the APIv3 key."""
-    config = common.config()
+def decrypt(resource, apiv3_key):
+    """The plaintext of an AEAD_AES_256_GCM `resource` object."""
     if resource.get('algorithm') != 'AEAD_AES_256_GCM':
         raise crypto.CryptoError(f'algorithm {resource.get("algorithm")!r}')
-    return crypto.decrypt_gcm(config.apiv3_key.value, resource.get('nonce', ''),
-                              resource.get('associated_data', ''), resource.get('ciphertext', ''))
+    return crypto.decrypt_gcm(apiv3_key, resource.get('nonce', ''), resource.get('associated_data', ''),
+                              resource.get('ciphertext', ''))
 
 
 def create(order, product, openid):
@@ -101,8 +51,8 @@ def create(order, product, openid):
     prepay_id = reply.get('prepay_id')
     if not prepay_id:
         raise ProviderError('jsapi prepay reply without prepay_id')
-    params = pay_params(config.appid, prepay_id, config.private_key.value,
-                        common.timestamp(), common.nonce())
+    params = sign.v3_pay_params(config.appid, prepay_id, config.private_key.value,
+                                common.timestamp(), common.nonce())
     return Created(client_params=params, provider_data={'api_version': 'v3', 'prepay_id': prepay_id})
 
 
@@ -148,34 +98,33 @@ def refund(order, refund):
     return RefundResult(succeeded=status == 'SUCCESS', provider_refund_id=reply.get('refund_id', ''))
 
 
-def refresh_certificates():
-    """Download the platform certificates, check them, cache them; return their serials.
+def download_certificates():
+    """The platform certificates, each (serial, pem, effective_time, expire_time), once checked.
 
-    Each certificate comes encrypted with the APIv3 key; the reply itself is
-    signed with the WeChat Pay public key or one of the certificates.
+    Each comes encrypted with the APIv3 key; the reply itself is signed with
+    the WeChat Pay public key or one of the certificates it carries.
     """
     raw = _send('GET', '/v3/certificates')
     if raw.status_code != 200:
         raise ProviderError(f'/v3/certificates answered HTTP {raw.status_code}', code=_error(raw)[0])
+    apiv3_key = common.config().apiv3_key.value
     found = {}
     for item in outbound.json_object(raw).get('data') or []:
         sealed = item.get('encrypt_certificate') or {}
         try:
-            pem = decrypt(sealed).decode('utf-8')
+            pem = decrypt(sealed, apiv3_key).decode('utf-8')
         except (crypto.CryptoError, UnicodeDecodeError) as exc:
             raise ProviderError(f'certificate {item.get("serial_no")} does not decrypt: {exc}') from None
         if not (item.get('serial_no') and item.get('effective_time') and item.get('expire_time')):
             raise ProviderError('certificate entry without serial_no / effective_time / expire_time')
         found[str(item['serial_no']).upper()] = (pem, item['effective_time'], item['expire_time'])
 
-    def keys(serial):
+    def keys(serial, now):
         downloaded = found.get(serial.upper())
-        return downloaded[0] if downloaded else key_for(serial)
+        return downloaded[0] if downloaded else key_for(serial, now)
 
     _verify_reply(raw, keys)
-    for serial, (pem, effective_time, expire_time) in found.items():
-        certificates.save(serial, pem, effective_time, expire_time)
-    return sorted(found)
+    return [(serial, *certificate) for serial, certificate in sorted(found.items())]
 
 
 def get(path):
@@ -215,9 +164,9 @@ def _request(method, url, body=None):
         raise ProviderError('API v3 keys are not configured (PAYGATE_WECHATPAY_PRIVATE_KEY, _APIV3_KEY)')
     raw = json.dumps(body, ensure_ascii=False, separators=(',', ':')).encode('utf-8') if body else b''
     headers = {'Accept': 'application/json', 'User-Agent': 'paygate',
-               'Authorization': authorization(method, url, raw, config.mch_id, config.cert_serial,
-                                              config.private_key.value, common.timestamp(),
-                                              common.nonce())}
+               'Authorization': sign.v3_authorization(method, url, raw, config.mch_id, config.cert_serial,
+                                                      config.private_key.value, common.timestamp(),
+                                                      common.nonce())}
     if raw:
         headers['Content-Type'] = 'application/json'
     if config.public_key_id:
@@ -228,7 +177,7 @@ def _request(method, url, body=None):
 def _verify_reply(reply, keys):
     headers = {k.lower(): v for k, v in reply.headers.items()}
     try:
-        check_signature(headers, reply.content, keys)
+        sign.v3_check(headers, reply.content, keys(sign.v3_serial(headers), clock.now()))
     except Rejected as rejected:
         raise ProviderError(f'reply not signed by WeChat Pay: {rejected.message}', code='signature') from None
 

@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib import catalog, clock
 from chalicelib.providers import alipay
-from chalicelib.providers.alipay import codec
+from chalicelib.providers.alipay import sign
 from tests import alipay_sdk
 from tests.alipay_fixtures import APP_ID
 
@@ -44,7 +44,7 @@ def order_string(alipay_env, monkeypatch):
 
 def test_string_to_sign_of_a_fixed_request_is_pinned(order_string):
     params = alipay_sdk.decode_query(order_string)
-    assert codec.sign_content(params) == STRING_TO_SIGN
+    assert sign.sign_content(params) == STRING_TO_SIGN
     assert alipay_sdk.sign_content(params) == STRING_TO_SIGN
 
 
@@ -73,12 +73,12 @@ def test_python_alipay_sdk_signs_the_same_parameters_identically(order_string, a
     (':/{}"', '%3A%2F%7B%7D%22'), ('中', '%E4%B8%AD'), ('2026-11-22 16:00:00', '2026-11-22+16%3A00%3A00'),
 ])
 def test_values_are_encoded_like_java_urlencoder(value, encoded):
-    assert codec.url_encode(value) == encoded
+    assert sign.url_encode(value) == encoded
 
 
 def test_empty_values_are_neither_signed_nor_sent(alipay_keys):
     params = {'app_id': APP_ID, 'method': 'm', 'app_auth_token': '', 'biz_content': '{"a":"*~ "}'}
-    query = codec.signed_query(params, alipay_keys.app.private_pem)
+    query = sign.signed_query(params, alipay_keys.app.private_pem)
     assert 'app_auth_token' not in query
     assert 'biz_content=%7B%22a%22%3A%22*%7E+%22%7D' in query
     decoded = alipay_sdk.check_order_string(query, alipay_keys.app)
@@ -88,7 +88,7 @@ def test_empty_values_are_neither_signed_nor_sent(alipay_keys):
 def test_round_trip_and_tampering(alipay_keys):
     params = {'app_id': APP_ID, 'method': 'alipay.trade.query', 'sign_type': 'RSA2',
               'biz_content': '{"out_trade_no":"x y+z"}'}
-    query = codec.signed_query(params, alipay_keys.app.private_pem)
+    query = sign.signed_query(params, alipay_keys.app.private_pem)
     decoded = alipay_sdk.decode_query(query)
     assert alipay_keys.app.verifies(alipay_sdk.sign_content(decoded), decoded['sign'])
     for name in params:
@@ -100,12 +100,12 @@ def test_notification_verification_round_trip(alipay_keys):
     fields = alipay_sdk.notification({'notify_id': 'n1', 'sign_type': 'RSA2', 'subject': '金币 x1',
                                       'body': ''}, alipay_keys.alipay)
     key = alipay_keys.alipay.public_pem
-    assert codec.verify_notification(fields, key, 'utf-8')
-    assert not codec.verify_notification({**fields, 'subject': '金币 x2'}, key, 'utf-8')
-    assert not codec.verify_notification(fields, alipay_keys.app.public_pem, 'utf-8')
-    assert codec.verify_notification({**fields, 'sign_type': 'RSA'}, key, 'utf-8')
-    assert codec.verify_notification({**fields, 'extra': ''}, key, 'utf-8')
-    assert not codec.verify_notification({**fields, 'extra': 'x'}, key, 'utf-8')
+    assert sign.verify_notification(fields, key, 'utf-8')
+    assert not sign.verify_notification({**fields, 'subject': '金币 x2'}, key, 'utf-8')
+    assert not sign.verify_notification(fields, alipay_keys.app.public_pem, 'utf-8')
+    assert sign.verify_notification({**fields, 'sign_type': 'RSA'}, key, 'utf-8')
+    assert sign.verify_notification({**fields, 'extra': ''}, key, 'utf-8')
+    assert not sign.verify_notification({**fields, 'extra': 'x'}, key, 'utf-8')
 
 
 def test_notification_signed_in_the_neighbouring_sdk_forms_verifies(alipay_keys):
@@ -114,6 +114,6 @@ def test_notification_signed_in_the_neighbouring_sdk_forms_verifies(alipay_keys)
     with_sign_type = alipay_sdk.sign_content(fields)
     key = alipay_keys.alipay.public_pem
     for text in (with_empty, with_sign_type):
-        assert codec.verify_notification({**fields, 'sign': alipay_keys.alipay.sign(text)}, key, 'utf-8')
-        assert not codec.verify_notification({**fields, 'subject': 'x', 'sign': alipay_keys.alipay.sign(text)},
+        assert sign.verify_notification({**fields, 'sign': alipay_keys.alipay.sign(text)}, key, 'utf-8')
+        assert not sign.verify_notification({**fields, 'subject': 'x', 'sign': alipay_keys.alipay.sign(text)},
                                              key, 'utf-8')
