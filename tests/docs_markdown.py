@@ -15,7 +15,7 @@ from pathlib import Path
 from localdev import PROJECT_ROOT
 
 SHELL = ('sh', 'bash', 'shell')
-_FENCE = re.compile(r'^(`{3,}|~{3,})\s*([^`\s]*)[^`]*$')
+_FENCE = re.compile(r'^\s*(`{3,}|~{3,})\s*([^`\s]*)[^`]*$')
 _MARKER = re.compile(r'^<!--\s*([a-z ]+):\s*(.*?)\s*-->$')
 _HEADING = re.compile(r'^(#{1,6})\s+(.*?)\s*#*\s*$')
 _LINK = re.compile(r'!?\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)')
