@@ -161,15 +161,15 @@ def test_assertion_round_trip():
     assert params['signature'] == merchant_hmac(params['expires'], 'cm-1', 'secret')
 
 
-def test_the_readme_example_checks_paygate_assertions():
-    """The merchant's verify_assertion, exactly as the README documents it, against Paygate's output."""
+def test_the_documented_example_checks_paygate_assertions():
+    """The merchant's verify_assertion, exactly as docs/cloudmarket.md documents it, against Paygate's output."""
     import re
     from localdev import PROJECT_ROOT
-    readme = (PROJECT_ROOT / 'README.md').read_text(encoding='utf-8')
-    [code] = [block for block in re.findall(r'```python\n(.*?)```', readme, re.S)
+    page = (PROJECT_ROOT / 'docs' / 'cloudmarket.md').read_text(encoding='utf-8')
+    [code] = [block for block in re.findall(r'```python\n(.*?)```', page, re.S)
               if 'def verify_assertion' in block]
     namespace = {}
-    exec(compile(code, 'README.md', 'exec'), namespace)
+    exec(compile(code, 'docs/cloudmarket.md', 'exec'), namespace)
     verify = namespace['verify_assertion']
     params = login.assertion('cm-readme', 'the-secret', 1763780000)
     assert verify(params, 'the-secret', now=1763780000) == 'cm-readme'
