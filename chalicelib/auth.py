@@ -1,4 +1,4 @@
-"""API keys (API.md "Who calls what").
+"""API keys (docs/api.md#credentials).
 
 Publishable keys (`X-Api-Key: pk_...`) may create and read orders; secret keys
 (`Authorization: Bearer sk_...`) may do everything. Each setting holds a

@@ -1,4 +1,4 @@
-"""Errors that become clear HTTP answers (API.md "Errors")."""
+"""Errors that become clear HTTP answers (docs/api.md#errors)."""
 
 
 class ApiError(Exception):

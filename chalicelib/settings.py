@@ -158,7 +158,7 @@ class CodepaySettings:
 
 @dataclass(frozen=True)
 class CloudMarketSettings:
-    """Tencent Cloud Marketplace SaaS delivery (README "Tencent Cloud Marketplace")."""
+    """Tencent Cloud Marketplace SaaS delivery (docs/cloudmarket.md)."""
     token: Secret
     website: str
     login_secret: Secret
@@ -222,7 +222,7 @@ class AlipaySettings:
 
 @dataclass(frozen=True)
 class MidasSettings:
-    """Tencent Midas / YSDK (PROVIDERS.md §1).
+    """Tencent Midas / YSDK (docs/providers/midas.md#settings).
 
     `appid` is the Midas offerid (支付 ID), `appkey` the Midas appkey of the
     environment (sandbox and production keys differ). `callback_path` is the
@@ -266,7 +266,7 @@ class MidasSettings:
 
 @dataclass(frozen=True)
 class WechatpaySettings:
-    """WeChat Pay for Mini Programs, API v2 and v3 (PROVIDERS.md §3).
+    """WeChat Pay for Mini Programs, API v2 and v3 (docs/providers/wechatpay.md#settings).
 
     `api_version` decides how new orders are made; each order remembers its
     version, so notifications, queries and refunds of orders made before a

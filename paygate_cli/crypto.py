@@ -71,3 +71,18 @@ def aes_ecb_pkcs7(key, plaintext):
 
 def random_text(length, alphabet=ALPHANUMERIC):
     return ''.join(secrets.choice(alphabet) for _ in range(length))
+
+
+def pem_from_p12(p12, password):
+    """(certificate PEM, PKCS#8 key PEM) of a .p12; ValueError when it cannot be opened."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    try:
+        key, cert, _ = pkcs12.load_key_and_certificates(p12, password.encode('utf-8'))
+    except ValueError:
+        raise ValueError('the .p12 cannot be opened (wrong password?)') from None
+    if key is None or cert is None:
+        raise ValueError('the .p12 holds no certificate and key')
+    return (cert.public_bytes(serialization.Encoding.PEM).decode('ascii'),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode('ascii'))

@@ -1,7 +1,7 @@
 """Alipay's side of the protocol, written for the tests independently of chalicelib.
 
 Follows the official Java SDK (AlipaySignature.getSignContent / rsaCheckV1 /
-rsaCheckV2, WebUtils.buildQuery, extractSignContent) and PROVIDERS.md §4, with
+rsaCheckV2, WebUtils.buildQuery, extractSignContent) and docs/providers/alipay.md#signing, with
 the `cryptography` package for RSA so that nothing is shared with the code
 under test (which uses pycryptodome through chalicelib.rsa).
 """

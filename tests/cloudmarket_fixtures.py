@@ -1,8 +1,8 @@
 """Requests as Tencent Cloud Marketplace sends them, signed independently of chalicelib.
 
-The signer follows the marketplace document's PHP checkSignature (PROVIDERS.md
-§2.2): $arr = [$token, $timestamp, $eventId]; sort($arr, SORT_STRING) (byte
-order); hash('sha256', implode($arr)).
+The signer follows the marketplace document's PHP checkSignature
+(docs/cloudmarket.md#the-signature): $arr = [$token, $timestamp, $eventId];
+sort($arr, SORT_STRING) (byte order); hash('sha256', implode($arr)).
 """
 import hashlib
 import itertools

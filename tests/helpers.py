@@ -23,7 +23,7 @@ def body_json(response):
 
 
 def codepay_sign(fields, key=CODEPAY_KEY):
-    """PROVIDERS.md §5.1, written out independently of chalicelib: ksort, skip '', md5(.. + key)."""
+    """docs/providers/codepay.md#signing, written out independently of chalicelib: ksort, skip '', md5(.. + key)."""
     pairs = [f'{k}={fields[k]}' for k in sorted(fields) if k != 'sign' and fields[k] != '']
     return hashlib.md5(('&'.join(pairs) + key).encode('utf-8')).hexdigest()
 
@@ -85,7 +85,7 @@ def _java_url_encode(text):
 
 
 def midas_sig(method, path, params, appkey):
-    """PROVIDERS.md §1.4, written out independently of chalicelib (Java SnsSigCheck style)."""
+    """docs/providers/midas.md#signing, written out independently of chalicelib (Java SnsSigCheck style)."""
     import base64
     import hmac
     pairs = '&'.join(f'{name}={params[name]}' for name in sorted(params) if name != 'sig')

@@ -14,7 +14,7 @@ NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=timezone.utc)
 ORDER = {'out_trade_no': 'pg20261122080000a1b2c3d4e5f6', 'amount': 600, 'quantity': 1,
          'expires_at': '2026-11-22T08:30:00Z'}
 
-# The string to sign, written out from PROVIDERS.md §4.2: sorted keys, raw values,
+# The string to sign, written out from docs/providers/alipay.md#signing: sorted keys, raw values,
 # sign_type included, biz_content exactly as sent, times in GMT+8.
 STRING_TO_SIGN = (
     'app_id=2021000123456789'

@@ -174,3 +174,15 @@ def test_tamper_changes_one_field_a_little_or_to_the_value_given():
     assert tampered(fields, 'money=9.99') == {**fields, 'money': '9.99'}
     with pytest.raises(UsageProblem, match='no such field'):
         tampered(fields, 'price')
+
+
+def test_keys_from_p12_prints_the_pem_settings_paygate_reads(tmp_path, wechatpay_keys):
+    """WeChat Pay issues apiclient_cert.p12 (password: the merchant id); Paygate reads PEM."""
+    from tests.wechatpay_fixtures import MCH_ID, p12_settings, private_pem
+    p12 = tmp_path / 'apiclient_cert.p12'
+    p12.write_bytes(base64.b64decode(p12_settings(wechatpay_keys)['PAYGATE_WECHATPAY_CLIENT_P12']))
+    settings = pasted(paygate('keys', 'from-p12', str(p12), '--mch-id', MCH_ID).stdout)
+    assert settings['PAYGATE_WECHATPAY_CLIENT_CERT'].strip() == wechatpay_keys.platform_cert.strip()
+    assert settings['PAYGATE_WECHATPAY_CLIENT_KEY'] == private_pem(wechatpay_keys.platform)
+    wrong = paygate('keys', 'from-p12', str(p12), '--password', 'not-it', expect=1)
+    assert wrong.output == 'paygate: the .p12 cannot be opened (wrong password?)\n'

@@ -1,4 +1,4 @@
-"""The marketplace signature (PROVIDERS.md §2.2): vectors, round trip, and what POST /cloudmarket refuses."""
+"""The marketplace signature (docs/cloudmarket.md#the-signature): vectors, round trip, and what POST /cloudmarket refuses."""
 import hashlib
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Codepay signing (PROVIDERS.md §5.1 vector) and the create request on the wire."""
+"""Codepay signing (the docs/providers/codepay.md#signing vector) and the create request on the wire."""
 from chalicelib.providers.codepay import sign as codepay
 from tests.helpers import codepay_sign
 

@@ -1,6 +1,6 @@
 """deploy/: the rules that place routes, and the per-stage configuration they read.
 
-Routes are added by later work; these tests hold the rules to what the README
+Routes are added by later work; these tests hold the rules to what docs/deployment.md
 promises, for routes that exist today and routes that will.
 """
 import dataclasses

@@ -1,4 +1,4 @@
-"""OpenAPI V3 signatures: the PROVIDERS.md vectors, Tencent's own delivery-callback example,
+"""OpenAPI V3 signatures: the vectors of docs/providers/midas.md#signing, Tencent's own delivery-callback example,
 the callback's special value encoding, and round trips against an independent implementation."""
 import pytest
 

@@ -1,4 +1,4 @@
-"""WeChat Pay signatures and ciphers: PROVIDERS.md vectors, and agreement with wechatpy / wechatpayv3."""
+"""WeChat Pay signatures and ciphers: the vectors of docs/providers/wechatpay.md#signing, and agreement with wechatpy / wechatpayv3."""
 import base64
 import hashlib
 import json

@@ -1,4 +1,4 @@
-"""Tencent Cloud Marketplace SaaS delivery (云市场 自动交付), PROVIDERS.md §2.
+"""Tencent Cloud Marketplace SaaS delivery (云市场 自动交付), docs/cloudmarket.md.
 
 signature.py   the marketplace's SHA-256 signature over token/timestamp/eventId
 dispatcher.py  POST /cloudmarket: the six actions, answered once per eventId

@@ -1,4 +1,4 @@
-"""POST /cloudmarket: the marketplace's delivery URL (发货 URL), PROVIDERS.md §2.
+"""POST /cloudmarket: the marketplace's delivery URL (发货 URL), docs/cloudmarket.md#actions.
 
 1. the signature in the query string (signature.py), 30 s window;
 2. the body: JSON, or a form (productInfo as JSON text or productInfo[field]);
@@ -6,7 +6,7 @@
    same bytes when its body is the same, and refused (409) when it differs;
 4. the action, whose change is committed with its event and the stored answer.
 
-Answers are JSON. Success answers are exactly PROVIDERS.md §2.3's; errors
+Answers are JSON. Success answers are exactly those docs/cloudmarket.md#actions gives; errors
 are {"error": {"code", "message", "field"?}} with 400 (bad or missing field,
 unknown action, bad body), 401 (signature), 404 (unknown signId, or not
 enabled), 409 (eventId replayed with another body; instance destroyed),

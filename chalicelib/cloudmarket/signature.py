@@ -1,4 +1,4 @@
-"""The marketplace's signature on the query string (PROVIDERS.md §2.2).
+"""The marketplace's signature on the query string (docs/cloudmarket.md#the-signature).
 
 signature = lower-case hex SHA-256 of token, timestamp and eventId sorted as
 strings (byte order, not numeric: an eventId with fewer digits than the

@@ -22,7 +22,7 @@ private half, the local stage reads it through a `file:` reference) and the
 sandbox "Alipay"'s (the emulator signs with it, Paygate verifies with its
 public half). They are sandbox keys only and never leave this machine.
 
-Signing here follows PROVIDERS.md §4 with pycryptodome directly,
+Signing here follows docs/providers/alipay.md#signing with pycryptodome directly,
 independently of chalicelib.providers.alipay, as Alipay's servers would.
 """
 import base64

@@ -2,9 +2,9 @@
 opens an instance's authUrl with its own signed login parameters, and stands in
 for the merchant's website, which checks Paygate's login assertion.
 
-Signing is written from PROVIDERS.md §2.2 independently of chalicelib, like
+Signing is written from docs/cloudmarket.md#the-signature independently of chalicelib, like
 the document's PHP: sort([token, timestamp, eventId], SORT_STRING), implode,
-sha256. The merchant's check follows the README's assertion description.
+sha256. The merchant's check follows docs/cloudmarket.md#free-login.
 
   GET  /cloudmarket                 a page with a button per action
   POST /cloudmarket/send/<action>   deliver <action>; a JSON (or form) body overrides fields
@@ -111,7 +111,7 @@ class Emulator:
         return Answer(302, '', 'text/plain', {'Location': target})
 
     def merchant(self, request):
-        """The merchant's website: checks Paygate's assertion as the README describes."""
+        """The merchant's website: checks Paygate's assertion as docs/cloudmarket.md#free-login describes."""
         from localdev.sandbox import json_answer
         params = request.query
         sign_id, expires, signature = (params.get(k, '') for k in ('signId', 'expires', 'signature'))

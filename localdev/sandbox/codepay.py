@@ -4,7 +4,7 @@ Like Codepay, the sandbox quotes the buyer an amount (`money`) that no other
 unpaid order of the same price has, a cent below the price when it must, and
 its notification carries both `price` and the `money` paid.
 
-Signing here is written from PROVIDERS.md §5 independently of
+Signing here is written from docs/providers/codepay.md#signing independently of
 chalicelib.providers.codepay, like the provider's own PHP would do it.
 """
 import hashlib

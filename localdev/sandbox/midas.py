@@ -1,6 +1,6 @@
 """Tencent Midas / YSDK, emulated: buy_goods_m, the signed delivery callback, and the coin APIs.
 
-Signing here is written from PROVIDERS.md §1.4-1.5 independently of
+Signing here is written from docs/providers/midas.md#signing independently of
 chalicelib.providers.midas, the way Tencent's SnsSigCheck.php does it.
 Balances live in memory: POST /midas/recharge {"openid", "zoneid", "coins"}
 tops an account up (like a recharge in the YSDK client would).

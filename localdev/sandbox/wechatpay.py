@@ -1,6 +1,6 @@
 """WeChat Pay's servers, emulated: login, API v2 (XML) and v3 (JSON), signed notifications.
 
-Written from PROVIDERS.md §3 independently of chalicelib, the way WeChat's
+Written from docs/providers/wechatpay.md independently of chalicelib, the way WeChat's
 side would do it (hashlib/hmac for v2, `cryptography` for RSA and AES).
 The sandbox plays WeChat Pay in public-key mode. `make_keys` generates two
 throw-away RSA key pairs once, in .local/wechatpay-sandbox/ (git-ignored): the

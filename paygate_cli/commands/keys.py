@@ -1,10 +1,12 @@
-"""`paygate keys new`: throw-away key material for a sandbox stage, as settings lines to paste."""
+"""`paygate keys new`: throw-away key material for a sandbox stage; `paygate keys from-p12`: WeChat
+Pay's client certificate as the PEM settings. Both print settings lines to paste."""
 import json
 import secrets
 
 import click
 
 from paygate_cli import crypto, output, stage
+from paygate_cli.errors import CliError
 
 
 def _codepay():
@@ -80,3 +82,25 @@ def keys_new(ctx, provider):
 def _lines(values):
     for name, value in values.items():
         click.echo(f'{json.dumps(name)}: {json.dumps(value)},')
+
+
+@keys.command('from-p12')
+@click.argument('p12_file', type=click.File('rb'))
+@click.option('--password', help="The .p12's password (default: the merchant id, as WeChat Pay issues it).")
+@click.option('--mch-id', help='The merchant id, when the password is the default.')
+@click.pass_obj
+def keys_from_p12(ctx, p12_file, password, mch_id):
+    """WeChat Pay's apiclient_cert.p12 as PAYGATE_WECHATPAY_CLIENT_CERT and _CLIENT_KEY (PEM), which
+    v2 refunds present. Paygate reads no .p12 itself: its Lambda package carries no PKCS#12 reader."""
+    if not (password or mch_id):
+        raise CliError('give --password, or --mch-id when the password is the merchant id')
+    try:
+        cert, key = crypto.pem_from_p12(p12_file.read(), password or mch_id)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    settings = {'PAYGATE_WECHATPAY_CLIENT_CERT': cert, 'PAYGATE_WECHATPAY_CLIENT_KEY': key}
+    if ctx.json:
+        output.as_json({'settings': settings})
+        return
+    click.echo('# WeChat Pay client certificate: store both as secrets (e.g. ssm: references)')
+    _lines(settings)

@@ -1,6 +1,6 @@
 """Alipay's open API gateway: common parameters, signed requests, verified answers.
 
-PROVIDERS.md §4.2 and §4.4. Every request carries the common parameters and a
+docs/providers/alipay.md#query-close-and-refund. Every request carries the common parameters and a
 `biz_content` JSON string whose exact bytes are signed and sent; in
 certificate mode also `app_cert_sn` and `alipay_root_cert_sn`.
 """

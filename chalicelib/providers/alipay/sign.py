@@ -1,6 +1,6 @@
 """Alipay's wire format: what is signed, and how the order string is encoded.
 
-PROVIDERS.md §4.2-4.3, official Java SDK `AlipaySignature`/`WebUtils`:
+docs/providers/alipay.md#signing; official Java SDK `AlipaySignature`/`WebUtils`:
 - requests sign every non-empty parameter except `sign` (so `sign_type` is
   signed), sorted by key, joined as raw `k=v&k=v`, SHA256withRSA, base64;
 - the order string (sdkExecute) is the same sorted pairs plus `sign`, each

@@ -1,4 +1,4 @@
-"""Tencent OpenAPI V3 signatures (PROVIDERS.md §1.4, §1.5).
+"""Tencent OpenAPI V3 signatures (docs/providers/midas.md#signing).
 
 Requests to Midas:  sig = Base64(HMAC-SHA1(hmac_key(appkey), source)), with
     source = METHOD & enc(sig path) & enc(k=v&k=v over the sorted params, raw values)
