@@ -17,7 +17,7 @@ import time
 from chalicelib import notifications, ordermodel, orders
 from chalicelib.errors import ApiError, ProviderError, conflict, invalid
 from chalicelib.providers.contract import PAID, Created, Inbound, Notification
-from chalicelib.providers.midas import COINS, NAME, login
+from chalicelib.providers.midas.common import COINS, NAME, login
 from chalicelib.providers.midas import coins as midas_coins
 from chalicelib.store import orders as order_store
 

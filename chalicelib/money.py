@@ -64,12 +64,6 @@ def qpoints_from_fen(fen):
     return fen // FEN_PER_QPOINT
 
 
-def fen_from_qpoints(qpoints):
-    if isinstance(qpoints, bool) or not isinstance(qpoints, int) or qpoints < 0:
-        raise MoneyError(f'not a Q点 amount: {qpoints!r}')
-    return qpoints * FEN_PER_QPOINT
-
-
 def _check_fen(fen):
     if isinstance(fen, bool) or not isinstance(fen, int) or fen < 0:
         raise MoneyError(f'not an amount in fen: {fen!r}')

@@ -1,5 +1,4 @@
 """Small signing helpers shared by providers (constant-time checks, sorted pairs)."""
-import hashlib
 import hmac
 
 
@@ -7,10 +6,6 @@ def sorted_pairs(params, exclude=('sign',)):
     """`k=v&k=v` over the non-empty values, keys sorted by byte order, values raw."""
     return '&'.join(f'{k}={params[k]}' for k in sorted(params)
                     if k not in exclude and params[k] is not None and params[k] != '')
-
-
-def md5_hex(text):
-    return hashlib.md5(text.encode('utf-8')).hexdigest()
 
 
 def equal(received, expected):

@@ -39,11 +39,12 @@ TEST_ENV = {
 
 
 def reset_caches():
-    from chalicelib import aws, catalog, keyring, settings
+    from chalicelib import aws, catalog, settings
+    from chalicelib.store import keys as key_store
     settings.reset()
     catalog.reset()
     aws.reset()
-    keyring.forget()
+    key_store.forget()
 
 
 @pytest.fixture(autouse=True)

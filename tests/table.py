@@ -75,4 +75,4 @@ def due_deliveries(until):
 
 def certificate(provider, serial):
     from chalicelib.store import keys
-    return keys.get_certificate(provider, serial)
+    return keys.get(provider, serial)

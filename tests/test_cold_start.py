@@ -60,7 +60,8 @@ def test_importing_the_app_and_the_codepay_route_loads_nothing_heavy():
 def test_the_midas_routes_load_only_midas():
     assert loaded_by('from chalicelib import coins') == [
         'chalicelib.providers.midas', 'chalicelib.providers.midas.api',
-        'chalicelib.providers.midas.coins', 'chalicelib.providers.midas.sign']
+        'chalicelib.providers.midas.coins', 'chalicelib.providers.midas.common',
+        'chalicelib.providers.midas.sign']
 
 
 def test_the_cloudmarket_routes_load_nothing_heavy():

@@ -25,7 +25,8 @@ from unittest import mock
 import pytest
 import requests
 
-from chalicelib import aws, catalog, clock, compensation, keyring, settings
+from chalicelib import aws, catalog, clock, compensation, settings
+from chalicelib.store import keys as key_store
 from chalicelib.webhooks import worker
 from deploy import plan, policy
 from tests import alipay_sdk, table
@@ -94,7 +95,7 @@ class Recorder:
             def __enter__(self):
                 settings.reset()
                 catalog.reset()
-                keyring.forget()
+                key_store.forget()
                 os.environ['PAYGATE_PREFETCH'] = ','.join(policy.settings_read(recorder.plan[function], env()))
                 recorder.needed.setdefault(function, set())
                 recorder.current = function

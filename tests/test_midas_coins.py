@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from chalicelib import aws, coins, settings
-from chalicelib.providers import midas
+from chalicelib.providers.midas import common as midas
 from tests import table
 from tests.helpers import PUBLISHABLE, SECRET, body_json, midas_sig, post_json
 from tests.midas_fixtures import APPKEY, COOKIES, PAYER, URL, buy_goods_answer, expect

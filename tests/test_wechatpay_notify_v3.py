@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from chalicelib import aws, keyring, settings
+from chalicelib import aws, settings
+from chalicelib.store import keys as key_store
 from tests import table
 from tests.helpers import SECRET, body_json, post_json
 from tests.wechatpay_fixtures import (APIV3_KEY, OPENID, PLATFORM_SERIAL, PUB_KEY_ID, refund_resource,
@@ -66,8 +67,9 @@ def test_valid_notification_signed_with_the_public_key_pays(client, order, keys)
 
 def test_platform_certificate_and_public_key_both_verify(client, order, keys):
     """Mid-migration WeChat signs with either; a cached platform certificate is used by serial."""
-    keyring.save('wechatpay', [(PLATFORM_SERIAL, keys.platform_cert, '2026-01-01T00:00:00+08:00', '2036-01-01T00:00:00+08:00')])
-    keyring.forget()  # read it back from DynamoDB, as a new container would
+    key_store.save('wechatpay', [(PLATFORM_SERIAL, keys.platform_cert, '2026-01-01T00:00:00+08:00',
+                                  '2036-01-01T00:00:00+08:00')])
+    key_store.forget()  # read it back from DynamoDB, as a new container would
     headers, body = v3_notification(transaction(order['out_trade_no']), keys.platform, PLATFORM_SERIAL,
                                     int(time.time()))
     assert notify(client, headers, body).status_code == 204
@@ -92,7 +94,8 @@ def test_odd_serials_are_refused_without_error(client, order, keys, serial):
 
 
 def test_expired_platform_certificate_is_refused(client, order, keys):
-    keyring.save('wechatpay', [(PLATFORM_SERIAL, keys.platform_cert, '2020-01-01T00:00:00+08:00', '2025-01-01T00:00:00+08:00')])
+    key_store.save('wechatpay', [(PLATFORM_SERIAL, keys.platform_cert, '2020-01-01T00:00:00+08:00',
+                                  '2025-01-01T00:00:00+08:00')])
     headers, body = v3_notification(transaction(order['out_trade_no']), keys.platform, PLATFORM_SERIAL,
                                     int(time.time()))
     assert_fail(notify(client, headers, body))

@@ -6,70 +6,24 @@ the catalog, app_metadata = our out_trade_no; the client gets `token` and
 (发货) URL (notify.py). Game coins (get_balance_m, pay_m, cancel_pay_m,
 present_m) are in coins.py; a coin order is rolled back with cancel_pay_m
 when it is refunded, or closed after a pay_m whose outcome is unknown.
-Modules: sign (OpenAPI V3 signatures), api (signed calls), notify, coins.
+Modules: common (name, settings, the payer's login), sign (OpenAPI V3 signatures), api (signed
+calls), notify, coins.
 """
 import re
 
-from chalicelib import money, settings
+from chalicelib import money
 from chalicelib.errors import ProviderError
-from chalicelib.providers.contract import (Closable, Created, InvalidPayer, NotSupported, Refundable,
-                                           RefundResult, TradeNoRule)
+from chalicelib.providers.contract import Closable, Created, NotSupported, Refundable, RefundResult, TradeNoRule
+from chalicelib.providers.midas import api, coins
+from chalicelib.providers.midas.common import COINS, ITEM, NAME, login, token_lookup, validate_payer
 
-NAME = 'midas'
+# The contract's functions (validate_payer comes from common, which every Midas module shares).
+__all__ = ('NAME', 'OUT_TRADE_NO', 'CAPABILITIES', 'validate_payer', 'create', 'check_refund', 'refund', 'close')
 # Sent as app_metadata and echoed at the head of appmeta, whose fields Tencent separates with '*'.
 OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_-]{1,64}', '1-64 letters, digits, _ or -')
 CAPABILITIES = (Closable, Refundable)
-LOGIN_TYPES = ('qq', 'wx', 'guest')
-LOGIN_FIELDS = ('openid', 'openkey', 'pf', 'pfkey')
-STORED_FIELDS = ('openid', 'zoneid', 'pf', 'login_type')
-ITEM, COINS = 'item', 'coins'
-MAX_FIELD = 512
-_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
-
-
-def config():
-    """The MidasSettings of this stage."""
-    return settings.get().provider(NAME)
-
-
-def login(payer):
-    """The payer's full YSDK login from a request, checked; it is used for one call, never stored.
-
-    `zoneid` defaults to 1; `roleid`, when given, is URL-encoded and appended as
-    zoneid_roleid (查询余额接口: 角色需要进行urlencode).
-    """
-    from chalicelib.providers.midas import sign
-    if not isinstance(payer, dict):
-        raise InvalidPayer('payer must be an object with the YSDK login')
-    found = {name: _field(payer, name) for name in LOGIN_FIELDS}
-    if payer.get('login_type') not in LOGIN_TYPES:
-        raise InvalidPayer('payer.login_type must be one of qq, wx, guest', 'payer.login_type')
-    found['login_type'] = payer['login_type']
-    zoneid = _field(payer, 'zoneid', '1')
-    roleid = _field(payer, 'roleid', '')
-    found['zoneid'] = f'{zoneid}_{sign.encode(roleid)}' if roleid else zoneid
-    return found
-
-
-def _field(payer, name, default=None):
-    value = payer.get(name) or default
-    if value is None:
-        raise InvalidPayer(f'payer.{name} is required', f'payer.{name}')
-    if not isinstance(value, str) or len(value) > MAX_FIELD or _CONTROL.search(value):
-        raise InvalidPayer(f'payer.{name} must be a string of at most {MAX_FIELD} printable characters',
-                           f'payer.{name}')
-    return value
-
-
-def validate_payer(payer):
-    """Keep only openid, zoneid, pf and login_type: never the openkey or pfkey."""
-    full = login(payer)
-    return {name: full[name] for name in STORED_FIELDS}
-
-
 def create(order, product, payer):
     """buy_goods_m for the order; the client gets token + url_params."""
-    from chalicelib.providers.midas import api, notify
     payitem = payitem_for(product, order['quantity'])
     params = {'payitem': payitem, 'goodsmeta': _goodsmeta(product), 'goodsurl': '',
               'appmode': '1', 'app_metadata': order['out_trade_no']}
@@ -81,7 +35,7 @@ def create(order, product, payer):
     return Created(client_params={'token': data['token'], 'url_params': data['url_params'],
                                   'payitem': payitem},
                    provider_data={'mode': ITEM, 'token': data['token'], 'payitem': payitem},
-                   lookups=(notify.token_lookup(data['token']),))
+                   lookups=(token_lookup(data['token']),))
 
 
 def payitem_for(product, quantity):
@@ -118,7 +72,6 @@ def check_refund(order, amount):
 
 
 def refund(order, refund):
-    from chalicelib.providers.midas import coins
     coins.cancel(order)
     return RefundResult(True, f'cancel_pay_m:{order["out_trade_no"]}')
 
@@ -128,5 +81,4 @@ def close(order, now):
     outcome is unknown is rolled back with cancel_pay_m first."""
     data = order.get('provider_data') or {}
     if data.get('mode') == COINS and data.get('pay_m_unknown'):
-        from chalicelib.providers.midas import coins
         coins.cancel(order)

@@ -8,7 +8,8 @@ cancel_pay_m can name the deduction it rolls back.
 """
 from chalicelib.errors import ProviderError
 from chalicelib.providers.contract import NotSupported
-from chalicelib.providers.midas import api, config, login
+from chalicelib.providers.midas import api
+from chalicelib.providers.midas.common import config, login
 
 BALANCE_FIELDS = ('balance', 'gen_balance', 'first_save', 'save_amt')
 

@@ -20,7 +20,10 @@ from decimal import Decimal
 
 from chalicelib import money, signing
 from chalicelib.providers.contract import PAID, Expect, Notification, Rejected, Reply
-from chalicelib.providers.midas import NAME, config, sign
+from chalicelib.providers.midas import sign
+from chalicelib.providers.midas.common import NAME, config, token_lookup
+
+__all__ = ('NAME', 'SUCCESS', 'notification_keys', 'parse_notification', 'failure')
 
 _PAYITEM = re.compile(r'\A([^*;]{1,64})\*([0-9]{1,9}(?:\.[0-9]{1,6})?)\*([1-9][0-9]{0,8})\Z')
 PAYMENT_PARTS = {'amt': 1, 'payamt_coins': money.FEN_PER_QPOINT, 'pubacct_payamt_coins': money.FEN_PER_QPOINT}
@@ -48,11 +51,6 @@ class Keys:
 def notification_keys(inbound):
     midas = config()
     return Keys(midas.appid, midas.appkey.value, midas.callback_path)
-
-
-def token_lookup(token):
-    """The lookup name under which an item order is found by its buy_goods_m token."""
-    return f'{NAME}#token#{token}'
 
 
 def parse_notification(inbound, keys, now):

@@ -8,10 +8,11 @@ unsigned or badly signed 2xx reply is refused.
 import json
 from urllib.parse import quote
 
-from chalicelib import clock, keyring, outbound, settings
+from chalicelib import clock, outbound, settings
 from chalicelib.errors import ProviderError
 from chalicelib.providers.contract import PAID, Created, Notification, Rejected, RefundResult
 from chalicelib.providers.wechatpay import common, crypto, sign
+from chalicelib.store import keys as key_store
 
 MAX_AGE_SECONDS = 300
 RETRYABLE = frozenset({'SYSTEM_ERROR', 'SYSTEMERROR', 'FREQUENCY_LIMITED', 'BANK_ERROR'})
@@ -25,7 +26,7 @@ def key_for(serial, now):
         return config.public_key.value
     if not common.CERT_SERIAL.match(serial):
         return None
-    return keyring.certificate(common.NAME, serial, now)
+    return key_store.certificate(common.NAME, serial, now)
 
 
 def decrypt(resource, apiv3_key):

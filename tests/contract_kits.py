@@ -1,0 +1,191 @@
+"""One kit per notify route, for the provider contract suite (tests/test_contract.py).
+
+A kit knows how its provider is set up in the test stage, what creating an
+order asks of it (mocked at the transport), and how the provider sends a
+notification: a valid one, one with a field changed after signing, one
+signed with another key, one for another amount, one for another merchant or
+app, and malformed ones. The suite does the rest, the same way for every
+provider. Adding a provider means adding its kit.
+"""
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from tests import alipay_fixtures, alipay_sdk
+from tests.codepay_fixtures import expect_create
+from tests.helpers import FORM, codepay_notification, form_body
+from tests.midas_fixtures import PAYER, buy_goods_answer, delivery, expect, query_of
+from tests.wechatpay_fixtures import (OPENID, PUB_KEY_ID, WeChat, payment_fields, transaction, v2_xml,
+                                      v3_notification)
+
+JSON = {'Content-Type': 'application/json'}
+XML = {'Content-Type': 'text/xml'}
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A request as the provider sends it to Paygate."""
+    method: str
+    path: str
+    headers: dict = field(default_factory=dict)
+    body: bytes = b''
+
+
+@dataclass(frozen=True)
+class Kit:
+    name: str                       # the provider
+    route: str                      # its /notify/<route>
+    payer: dict
+    client_params: frozenset        # the keys of client_params after create
+    success: Callable               # (response) -> bool: the provider's exact success answer
+    failure: Callable               # (response) -> bool: the provider's failure answer
+    create: Callable                # (kit_env) -> None: mocks what create calls
+    paid: Callable                  # (env, order, **change) -> Sent
+    tampered: Callable              # (env, order) -> Sent
+    wrong_key: Callable             # (env, order) -> Sent
+    wrong_amount: Callable          # (env, order) -> Sent
+    wrong_merchant: Callable        # (env, order) -> Sent
+    malformed: tuple                # Sent, each refused
+    version: str = ''               # WeChat Pay's API version for this route
+
+    def __str__(self):
+        return self.route
+
+
+@dataclass
+class Env:
+    """What a kit is given: the transport mock and the keys of the test stage."""
+    http_mock: object
+    alipay_keys: object
+    wechatpay_keys: object
+
+
+def text(expected, status):
+    return lambda response: response.status_code == status and response.body == expected.encode('utf-8')
+
+
+def prefixed(prefix, status=400):
+    return lambda response: response.status_code == status and response.body.startswith(prefix)
+
+
+# ---- Codepay -------------------------------------------------------------------------------
+
+def _codepay(order, **change):
+    return Sent('POST', '/notify/codepay', FORM, form_body(codepay_notification(order['out_trade_no'], **change)))
+
+
+CODEPAY = Kit(
+    name='codepay', route='codepay', payer={'channel': 'alipay'},
+    client_params=frozenset({'qrcode', 'money', 'pay_id', 'expires_at'}),
+    success=text('success', 200), failure=text('fail', 400),
+    create=lambda env: expect_create(env.http_mock),
+    paid=lambda env, order, **change: _codepay(order, **change),
+    tampered=lambda env, order: Sent('POST', '/notify/codepay', FORM, form_body(
+        {**codepay_notification(order['out_trade_no']), 'pay_no': 'CP-tampered'})),
+    wrong_key=lambda env, order: _codepay(order, key='not-the-codepay-key'),
+    wrong_amount=lambda env, order: _codepay(order, money='5.00', price='5.00'),
+    wrong_merchant=lambda env, order: _codepay(order, id='99999'),
+    malformed=(Sent('POST', '/notify/codepay', FORM, b''), Sent('POST', '/notify/codepay', JSON, b'{}'),
+               Sent('POST', '/notify/codepay', FORM, b'pay_no=1&pay_no=2')),
+)
+
+
+# ---- Alipay --------------------------------------------------------------------------------
+
+def _alipay(env, order, key=None, **change):
+    fields = alipay_fixtures.signed(env.alipay_keys, order, key=key, **change)
+    return Sent('POST', '/notify/alipay', FORM, alipay_sdk.form_body(fields))
+
+
+ALIPAY = Kit(
+    name='alipay', route='alipay', payer={}, client_params=frozenset({'order_string'}),
+    success=text('success', 200), failure=text('fail', 400),
+    create=lambda env: None,
+    paid=lambda env, order, **change: _alipay(env, order, **change),
+    tampered=lambda env, order: Sent('POST', '/notify/alipay', FORM, alipay_sdk.form_body(
+        {**alipay_fixtures.signed(env.alipay_keys, order), 'trade_no': 'tampered'})),
+    wrong_key=lambda env, order: _alipay(env, order, key=env.alipay_keys.app),
+    wrong_amount=lambda env, order: _alipay(env, order, total_amount='5.00'),
+    wrong_merchant=lambda env, order: _alipay(env, order, app_id='2021000999999999'),
+    malformed=(Sent('POST', '/notify/alipay', FORM, b''), Sent('POST', '/notify/alipay', FORM, b'charset=big5'),
+               Sent('POST', '/notify/alipay', JSON, b'{}')),
+)
+
+
+# ---- Midas ---------------------------------------------------------------------------------
+
+def _midas(order, **change):
+    return Sent('GET', '/notify/midas?' + query_of(delivery(order, **change)))
+
+
+MIDAS = Kit(
+    name='midas', route='midas', payer=PAYER, client_params=frozenset({'token', 'url_params', 'payitem'}),
+    success=text('{"ret":0,"msg":"OK"}', 200), failure=prefixed(b'{"ret":'),
+    create=lambda env: expect(env.http_mock, 'buy_goods_m', buy_goods_answer),
+    paid=lambda env, order, **change: _midas(order, **change),
+    tampered=lambda env, order: Sent('GET', '/notify/midas?' + query_of(
+        {**delivery(order), 'billno': 'tampered'})),
+    wrong_key=lambda env, order: _midas(order, appkey='not-the-appkey'),
+    wrong_amount=lambda env, order: _midas(order, amt='500'),
+    wrong_merchant=lambda env, order: _midas(order, appid='1450009999'),
+    malformed=(Sent('GET', '/notify/midas'), Sent('GET', '/notify/midas?sig=x&sig=y')),
+)
+
+
+# ---- WeChat Pay v2 and v3 ------------------------------------------------------------------
+
+V2_FAIL = b'<xml><return_code><![CDATA[FAIL]]></return_code>'
+
+
+def _wechat_v2(order, key=None, **change):
+    fields = payment_fields(order['out_trade_no'], **change)
+    return Sent('POST', '/notify/wechatpay', XML, v2_xml(fields, **({'key': key} if key else {})))
+
+
+WECHATPAY_V2 = Kit(
+    name='wechatpay', route='wechatpay', version='v2', payer={'openid': OPENID},
+    client_params=frozenset({'appId', 'timeStamp', 'nonceStr', 'package', 'signType', 'paySign'}),
+    success=text('<xml><return_code><![CDATA[SUCCESS]]></return_code>'
+                 '<return_msg><![CDATA[OK]]></return_msg></xml>', 200),
+    failure=prefixed(V2_FAIL),
+    create=lambda env: WeChat(env.http_mock, env.wechatpay_keys).unifiedorder(),
+    paid=lambda env, order, **change: _wechat_v2(order, **change),
+    tampered=lambda env, order: Sent('POST', '/notify/wechatpay', XML, v2_xml(
+        payment_fields(order['out_trade_no'])).replace(b'4200001234202611220000000001', b'4200001234202611229999999999')),
+    wrong_key=lambda env, order: _wechat_v2(order, key='x' * 32),
+    wrong_amount=lambda env, order: _wechat_v2(order, total_fee='500'),
+    wrong_merchant=lambda env, order: _wechat_v2(order, mch_id='1900009999'),
+    malformed=(Sent('POST', '/notify/wechatpay', XML, b'<xml>'), Sent('POST', '/notify/wechatpay', XML, b''),
+               Sent('POST', '/notify/wechatpay', XML, b'<?xml version="1.0" encoding="GBK"?><xml/>')),
+)
+
+
+def _wechat_v3(env, order, signer=None, **change):
+    headers, body = v3_notification(transaction(order['out_trade_no'], **change),
+                                    signer or env.wechatpay_keys.wechat, PUB_KEY_ID, int(time.time()))
+    return Sent('POST', '/notify/wechatpay/v3', headers, body)
+
+
+def _wechat_v3_tampered(env, order):
+    """A valid v3 notification with its summary changed after WeChat Pay signed the body."""
+    sent = _wechat_v3(env, order)
+    return Sent(sent.method, sent.path, sent.headers, sent.body.replace('支付成功'.encode(), b'paid'))
+
+
+WECHATPAY_V3 = Kit(
+    name='wechatpay', route='wechatpay/v3', version='v3', payer={'openid': OPENID},
+    client_params=frozenset({'appId', 'timeStamp', 'nonceStr', 'package', 'signType', 'paySign'}),
+    success=lambda response: response.status_code == 204 and response.body == b'',
+    failure=prefixed(b'{"code": "FAIL"'),
+    create=lambda env: WeChat(env.http_mock, env.wechatpay_keys).jsapi(),
+    paid=lambda env, order, **change: _wechat_v3(env, order, **change),
+    tampered=lambda env, order: _wechat_v3_tampered(env, order),
+    wrong_key=lambda env, order: _wechat_v3(env, order, signer=env.wechatpay_keys.merchant),
+    wrong_amount=lambda env, order: _wechat_v3(env, order, amount={'total': 500, 'payer_total': 500,
+                                                                   'currency': 'CNY', 'payer_currency': 'CNY'}),
+    wrong_merchant=lambda env, order: _wechat_v3(env, order, mchid='1900009999'),
+    malformed=(Sent('POST', '/notify/wechatpay/v3', JSON, b'{}'),
+               Sent('POST', '/notify/wechatpay/v3', {**JSON, 'Wechatpay-Timestamp': '²'}, b'{}')),
+)
+
+KITS = (CODEPAY, ALIPAY, MIDAS, WECHATPAY_V2, WECHATPAY_V3)
