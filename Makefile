@@ -1,10 +1,10 @@
-# The two commands: `make run` (Paygate on http://127.0.0.1:8000) and `make test`.
-# Both create .venv and install what they need on first use.
+# The commands: `make run` (Paygate on http://127.0.0.1:8000), `make test` and `make fuzz`.
+# Each creates .venv and installs what it needs on first use.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test compensate bench package system-tools clean
+.PHONY: run test fuzz compensate bench package system-tools clean
 
 # The `paygate` CLI (pyproject.toml) is installed editable, from the setuptools chalice brings.
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
@@ -26,6 +26,11 @@ run: $(VENV)/.installed system-tools
 test: $(VENV)/.installed system-tools
 	$(PY) -m pytest
 
+# Every route under >= 10,000 generated requests (tests/fuzz); prints cases, 5xx, traceback leaks
+# and unsigned state changes per route, and fails if any count is above zero.
+fuzz: $(VENV)/.installed system-tools
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/fuzz
+
 # One compensation pass against a running `make run` (give it the DynamoDB it printed).
 compensate: $(VENV)/.installed
 	$(PY) -m localdev.compensate
@@ -42,4 +47,4 @@ package: $(VENV)/.installed
 	$(PY) -m deploy.package --stage $(STAGE)
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache build
+	rm -rf $(VENV) .local .pytest_cache .hypothesis build
