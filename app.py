@@ -4,18 +4,25 @@ import os
 
 from chalice import Chalice, Rate
 
-from chalicelib import settings
+from chalicelib import logs, settings
 
 app = Chalice(app_name='paygate')
 # Chalice sends its `paygate` logger to stdout at ERROR unless in debug; Paygate's own
 # loggers (paygate.notify, ...) are its children, and their warnings and info (refused
-# notifications, probes, webhook failures) must reach CloudWatch.
+# notifications, probes, webhook failures) must reach CloudWatch, as JSON lines there.
 app.log.setLevel(logging.INFO)
+logs.configure(app.log)
 settings.get()
 
 ANY = ['*/*']
 # Replaced by the table's stream in the packaged template (deploy/template.py); unused locally.
 LOCAL_STREAM = 'arn:aws:dynamodb:us-east-1:000000000000:table/paygate-local/stream/local'
+
+
+@app.middleware('all')
+def bind_log_context(event, get_response):
+    logs.bind(event)
+    return get_response(event)
 
 
 def _handlers():

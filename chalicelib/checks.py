@@ -55,6 +55,8 @@ def explain(record, note, order, required):
 
 def reject(record, rejected):
     """Record a notification refused after verification, log why, and raise the refusal."""
-    log.warning('%s notification %s rejected: %s', record['provider'], record['key'], rejected.message)
+    log.warning('%s notification %s rejected: %s', record['provider'], record['key'], rejected.message,
+                extra={'provider': record['provider'], 'event_id': record['key'],
+                       'out_trade_no': record.get('out_trade_no'), 'outcome': f'rejected: {rejected.code}'})
     notifications.record({**record, 'verdict': 'rejected', 'reason': f'{rejected.code}: {rejected.message}'})
     raise rejected

@@ -31,7 +31,8 @@ def run():
         try:
             result = _compensate(order, now)
         except (ProviderError, ApiError, Refusal, retry.Contention) as exc:
-            log.warning('compensation for order %s: %s', order['order_id'], exc)
+            log.warning('compensation for order %s: %s', order['order_id'], exc,
+                        extra={'order_id': order['order_id'], 'provider': order['provider'], 'outcome': 'error'})
             result = 'errors'
         if result:
             done[result] += 1
@@ -46,7 +47,8 @@ def _compensate(order, now):
         note = provider.query(order)
         if note is not None:
             outcome = notifications.apply_query_result(order['provider'], note)
-            log.info('order %s: %s says %s (%s)', order['order_id'], order['provider'], note.kind, outcome)
+            log.info('order %s: %s says %s (%s)', order['order_id'], order['provider'], note.kind, outcome,
+                     extra={'order_id': order['order_id'], 'provider': order['provider'], 'outcome': outcome})
             if outcome == payments.APPLIED and note.kind == PAID:
                 return 'paid'
             if order_store.get(order['out_trade_no'])['status'] != ordermodel.CREATED:

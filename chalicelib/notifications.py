@@ -67,7 +67,8 @@ def apply_verified(provider_name, note, inbound):
                                                                'our out_trade_no'))
     outcome = payments.apply(provider_name, note, record)
     log.info('%s notification %s (%s) for out_trade_no %s: %s', provider_name, note.event_id, note.kind,
-             note.out_trade_no, outcome)
+             note.out_trade_no, outcome, extra={'provider': provider_name, 'event_id': note.event_id,
+                                                'out_trade_no': note.out_trade_no, 'outcome': outcome})
     return outcome
 
 
@@ -83,7 +84,8 @@ def apply_query_result(provider_name, note):
 def _store_unverified(provider_name, inbound, rejected):
     # Probes (deliberately bad signatures a provider sends to test us) are expected traffic, not alarms.
     level = logging.INFO if rejected.code == Rejected.PROBE else logging.WARNING
-    log.log(level, '%s notification refused (%s): %s', provider_name, rejected.code, rejected.message)
+    log.log(level, '%s notification refused (%s): %s', provider_name, rejected.code, rejected.message,
+            extra={'provider': provider_name, 'outcome': f'refused: {rejected.code}'})
     digest = hashlib.sha256(inbound.body + repr(inbound.query).encode('utf-8')).hexdigest()
     record = record_of(provider_name, 'unverified#' + digest, inbound, None,
                        keep_body=rejected.code != Rejected.TOO_LARGE)

@@ -82,7 +82,8 @@ def _refused(note, record, order, required):
 def _paid_again(note, record, order):
     """A second payment of a paid order, by another trade: recorded with its event, exactly once."""
     log.warning('order %s paid again: trade %s after %s', order['order_id'], note.provider_trade_no,
-                order.get('provider_trade_no'))
+                order.get('provider_trade_no'), extra={'provider': order['provider'], 'order_id': order['order_id'],
+                                                       'event_id': note.event_id, 'outcome': 'paid_again'})
     event = events.new_event(events.ORDER_PAID_AGAIN, {
         'order': ordermodel.view(order),
         'paid_again': {'provider_trade_no': note.provider_trade_no,

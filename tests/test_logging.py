@@ -29,3 +29,19 @@ def test_warnings_reach_stdout_and_carry_no_secret():
     assert 'paygate.notify - WARNING - codepay notification refused (signature)' in run.stdout
     for secret in (CODEPAY_KEY, PK, SK):
         assert secret not in run.stdout + run.stderr
+
+
+def test_in_lambda_every_line_is_a_json_object_with_the_request_and_what_it_is_about():
+    """CloudWatch Logs Insights queries fields: level, logger, request id, function, provider, outcome."""
+    import json
+    run = subprocess.run([sys.executable, '-c', REQUESTS % (PK, SK)], cwd=PROJECT_ROOT,
+                         env={**TEST_ENV, 'AWS_LAMBDA_FUNCTION_NAME': 'paygate-test-notify_codepay'},
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    refused = next(line for line in lines if line['message'].startswith('codepay notification refused'))
+    assert refused['level'] == 'WARNING' and refused['logger'] == 'paygate.notify'
+    assert (refused['provider'], refused['outcome']) == ('codepay', 'refused: signature')
+    assert refused['function'] == 'paygate-test-notify_codepay' and 'request_id' in refused
+    for secret in (CODEPAY_KEY, PK, SK):
+        assert secret not in run.stdout + run.stderr

@@ -98,8 +98,8 @@ def _finish(delivery, now, result, give_up=False):
         fields.update(state=FAILED, work_pk=None, work_at=None)
         counters = {'pending_deliveries': -1, 'failed_deliveries': 1}
         outcome = Outcome(FAILED)
-        log.warning('webhook for event %s to %s failed for good after %d attempts',
-                    delivery['event_id'], delivery['endpoint_id'], number)
+        log.warning('webhook for event %s to %s failed for good after %d attempts', delivery['event_id'],
+                    delivery['endpoint_id'], number, extra={'event_id': delivery['event_id'], 'outcome': 'failed'})
     else:
         due = now + timedelta(seconds=delay)
         fields.update(due_at=clock.rfc3339(due), work_at=clock.rfc3339(due))
