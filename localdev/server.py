@@ -11,6 +11,7 @@ from chalice.cli.factory import CLIFactory
 from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, LocalChalice,
                            LocalDevServer)
 
+from chalicelib.logs import redact_url
 from localdev import PROJECT_ROOT
 
 
@@ -18,7 +19,25 @@ BACKLOG = 128  # socketserver listens with 5: a burst of provider retries overfl
 
 
 class NoDelayRequestHandler(ChaliceRequestHandler):
+    """Chalice's handler with Nagle's algorithm off, and a bad Content-Length answered 400
+    (Chalice's own handler drops the connection on one it cannot read as a number)."""
     disable_nagle_algorithm = True
+    BODY_LIMIT = 10 * 1024 * 1024
+
+    def log_request(self, code='-', size='-'):
+        """The access log line, with login tokens and secret query values masked."""
+        line = f'{self.command} {redact_url(self.path)} {self.request_version}'
+        self.log_message('"%s" %s %s', line, str(code), str(size))
+
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        length = self.headers.get('Content-Length')
+        if length is not None and not (length.isascii() and length.isdigit() and len(length) <= 12
+                                       and int(length) <= self.BODY_LIMIT):
+            self.send_error(400, 'Content-Length must be a number of bytes')
+            return False
+        return True
 
 
 def stage_environment(stage):
