@@ -178,3 +178,15 @@ def test_the_documented_example_checks_paygate_assertions():
             verify(bad, 'the-secret', now=1763780000)
     with pytest.raises(ValueError):
         verify(params, 'the-secret', now=1763780000 + 61)
+
+
+def test_the_marketplaces_login_parameters_log_in_once(client, instance):
+    """A login URL with the marketplace's signed parameters may leak (a Referer, a log): it is good
+    for one login; the bare authUrl keeps working, as the marketplace shows it for good."""
+    _, path = instance
+    query = signed_query()
+    assert open_login(client, path, query).status_code == 302
+    again = open_login(client, path, query)
+    assert again.status_code == 403 and body_json(again)['error']['code'] == 'login_used'
+    assert open_login(client, path, signed_query()).status_code == 302
+    assert open_login(client, path).status_code == 302

@@ -26,6 +26,7 @@ from chalicelib.errors import ApiError
 from chalicelib.store import instances as instance_store
 
 ASSERTION_SECONDS = 60
+LOGIN_RECORD_SECONDS = 86400
 MAX_ASSERTION_SECONDS = 120
 _TOKEN_CONTEXT = 'paygate-cloudmarket-login:'
 
@@ -54,7 +55,8 @@ def redirect(token, query):
     """Where GET /cloudmarket/login/<token> sends the browser; ApiError(403) when it may not log in.
 
     The marketplace's own login parameters (signature, timestamp, eventId,
-    signed like a delivery with a 120 s window), where present, must be valid.
+    signed like a delivery with a 120 s window), where present, must be valid,
+    and are good for one login: a second use of the same eventId is refused.
     """
     config = settings.get().cloudmarket
     sign_id = read_login_token(token, config.login_secret.value)
@@ -68,6 +70,9 @@ def redirect(token, query):
             raise ApiError(403, exc.code, f'marketplace login parameters: {exc.message}') from None
         if dict(query).get('signId', sign_id) != sign_id:
             raise ApiError(403, 'invalid_login_token', 'the login parameters name another instance')
+        if not instance_store.consume_login(dict(query)['eventId'], int(now.timestamp()) + LOGIN_RECORD_SECONDS):
+            raise ApiError(403, 'login_used', 'these login parameters were used already; log in again from '
+                                              'the marketplace')
     instance = instance_store.get(sign_id)
     if instance is None or instance['status'] == instances.DESTROYED:
         raise ApiError(403, 'login_revoked', 'this instance has been destroyed; its login link is revoked')

@@ -3,6 +3,7 @@
   INSTANCE#<signId> / INSTANCE   a SaaS instance
   CMORDER#<orderId> / CMORDER    marketplace orderId -> signId (one instance per order)
   CMEVENT#<eventId> / CMEVENT    a marketplace delivery, raw, with the answer it got
+  CMLOGIN#<eventId> / CMLOGIN    the marketplace's one-time login parameters, used (expire after a day)
 
 A change to an instance, its event and the delivery's answer are written in
 one transaction.
@@ -31,6 +32,15 @@ def for_order(order_id):
 
 def get_delivery(event_id):
     return dynamo.get(dynamo.key(f'CMEVENT#{event_id}', 'CMEVENT'))
+
+
+def consume_login(event_id, expires):
+    """Mark the marketplace's one-time login parameters (its eventId) used; False when they were."""
+    try:
+        dynamo.write_put(dynamo.put_new({'pk': f'CMLOGIN#{event_id}', 'sk': 'CMLOGIN', 'ttl': expires}))
+    except dynamo.ConditionFailed:
+        return False
+    return True
 
 
 def _delivery_put(delivery):
