@@ -39,6 +39,7 @@ def test_balance_with_the_login_in_headers(client, http_mock):
     expect(http_mock, 'get_balance_m', BALANCE, calls)
     response = client.http.get('/midas/balance', headers={**PUBLISHABLE, **LOGIN_HEADERS})
     assert response.status_code == 200, response.body
+    assert 'Deprecation' not in response.headers
     assert body_json(response) == {'balance': 150, 'gen_balance': 30, 'first_save': 0, 'save_amt': 500}
     [(request, params)] = calls
     assert request.method == 'GET' and urlsplit(request.url).path == '/mpay/get_balance_m'
@@ -52,8 +53,10 @@ def test_balance_with_the_login_in_the_query_and_the_settled_flag(client, http_m
     expect(http_mock, 'get_balance_m', BALANCE, calls)
     expect(http_mock, 'get_balance_m', BALANCE)
     query = '&'.join(f'{k}={requests.utils.quote(v)}' for k, v in {**PAYER, 'roleid': '角色'}.items())
-    settled = body_json(client.http.get(f'/midas/balance?{query}&save_amt=400', headers=PUBLISHABLE))
+    answered = client.http.get(f'/midas/balance?{query}&save_amt=400', headers=PUBLISHABLE)
+    settled = body_json(answered)
     assert settled['settled'] is True
+    assert answered.headers['Deprecation'] == '@1796169600'      # 2026-12-02: send X-Midas-* headers
     assert calls[0][1]['zoneid'] == '1_%E8%A7%92%E8%89%B2'
     assert '&zoneid=1_%25E8%25A7%2592%25E8%2589%25B2&' in calls[0][0].url
     waiting = body_json(client.http.get(f'/midas/balance?{query}&save_amt=500', headers=PUBLISHABLE))
