@@ -13,7 +13,7 @@ from tests import table
 from tests.cloudmarket_fixtures import (NOW, create_body, deliver, event_payloads, frozen,  # noqa: F401
                                         items, signed_query)
 from tests.conftest import CLOUDMARKET_WEBSITE, PUBLIC_URL
-from tests.helpers import FORM, PUBLISHABLE, SECRET, body_json
+from tests.helpers import FORM, PUBLISHABLE, SECRET, body_json, table_items
 
 SUCCESS = b'{"success":"true"}'
 
@@ -160,6 +160,14 @@ def test_a_formal_purchase_still_needs_its_period(client, frozen):
     body = trial_body()
     body['productInfo']['isTrial'] = 'false'
     assert_error(deliver(client, body), 400, 'invalid_request', 'productInfo.timeUnit')
+
+
+@pytest.mark.parametrize('unit', [[None], {}, 1])
+def test_a_time_unit_that_is_not_a_string_is_a_400(client, frozen, unit):
+    """Found by `make fuzz`: a list as timeUnit was a 500 (an unhashable key)."""
+    assert_error(deliver(client, create_body(timeSpan=1, timeUnit=unit)), 400, 'invalid_request',
+                 'productInfo.timeUnit')
+    assert table_items('INSTANCE#') == []
 
 
 def test_created_at_the_end_of_january_expires_at_the_end_of_february(client, frozen):

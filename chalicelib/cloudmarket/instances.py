@@ -53,7 +53,7 @@ def add_period(start, span, unit):
 
 def parse_period(span, unit):
     """(timeSpan, timeUnit) checked: a positive integer (or its digits) and y, m or d."""
-    unit = unit.lower() if isinstance(unit, str) else unit
+    unit = unit.lower() if isinstance(unit, str) else None
     if unit not in UNIT_LIMITS:
         raise invalid('productInfo.timeUnit must be y, m or d', 'productInfo.timeUnit')
     if isinstance(span, str) and span.isascii() and span.isdigit():
