@@ -5,6 +5,7 @@ import pytest
 from tests import table
 from tests.codepay_fixtures import expect_create
 from tests.conftest import CODEPAY_ID
+from tests.openapi_check import check_response
 from tests.helpers import (FORM, PUBLISHABLE, SECRET, assert_text_answer, assert_unchanged, body_json, event_bodies,
                            codepay_notification, form_body, post_concurrently, post_json, table_items)
 
@@ -163,7 +164,9 @@ def test_a_second_payment_of_a_paid_order_is_an_order_paid_again_event(client, o
     assert table.order(order['order_id']) == paid
     record = table.notification('codepay', 'CP-second')
     assert record['verdict'] == 'applied' and record['reason'] == 'order.paid_again'
-    listed = body_json(client.http.get(f'/events?order_id={order["order_id"]}', headers=SECRET))['data']
+    response = client.http.get(f'/events?order_id={order["order_id"]}', headers=SECRET)
+    check_response('GET', '/events', response)
+    listed = body_json(response)['data']
     assert [event['type'] for event in listed] == ['order.paid', 'order.paid_again']
     assert listed[1]['data']['paid_again'] == {'provider_trade_no': 'CP-second',
                                                'first_provider_trade_no': 'CP20261122000001',
