@@ -1,10 +1,10 @@
-# The commands: `make run` (Paygate on http://127.0.0.1:8000), `make test` and `make fuzz`.
+# The commands: `make run` (Paygate on http://127.0.0.1:8000), `make test`, `make fuzz`, `make reliability`.
 # Each creates .venv and installs what it needs on first use.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test fuzz compensate bench package system-tools clean
+.PHONY: run test fuzz reliability compensate bench package system-tools clean
 
 # The `paygate` CLI (pyproject.toml) is installed editable, from the setuptools chalice brings.
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
@@ -30,6 +30,12 @@ test: $(VENV)/.installed system-tools
 # and unsigned state changes per route, and fails if any count is above zero.
 fuzz: $(VENV)/.installed system-tools
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/fuzz
+
+# The figures of docs/reliability.md: `make fuzz`'s profile, 200 concurrent duplicates per notify
+# route on DynamoDB Local, and DynamoDB faults under a notification (about 5 minutes).
+reliability: $(VENV)/.installed system-tools
+	HYPOTHESIS_PROFILE=fuzz PAYGATE_CONCURRENT_COPIES=200 $(PY) -m pytest tests/fuzz tests/test_exactly_once.py \
+	  tests/test_faults.py tests/test_hostile_input.py
 
 # One compensation pass against a running `make run` (give it the DynamoDB it printed).
 compensate: $(VENV)/.installed

@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from localdev.dynamodb_local import DynamoDBLocal, client_environment
+from tests import reliability
 
 PK = 'pk_test_unit'
 SK = 'sk_test_unit'
@@ -220,3 +221,11 @@ def notify_log(caplog):
     logger.removeHandler(caplog.handler)
     logger.setLevel(level)
     logger.propagate = propagate
+
+
+def pytest_terminal_summary(terminalreporter):
+    figures = reliability.lines()
+    if figures:
+        terminalreporter.section('reliability figures')
+        for line in figures:
+            terminalreporter.write_line(line)

@@ -43,6 +43,11 @@ def form_body(fields):
 
 def post_concurrently(path, body, headers, copies=50):
     """POST `copies` identical requests at once to the app served over real HTTP; their (status, text)."""
+    return send_concurrently('POST', path, body, headers, copies)
+
+
+def send_concurrently(method, path, body, headers, copies):
+    """Send `copies` identical requests at once to the app served over real HTTP; their (status, text)."""
     import requests
     from localdev.server import BackgroundServer, create_server
     server = create_server('test', '127.0.0.1', 0)
@@ -51,7 +56,7 @@ def post_concurrently(path, body, headers, copies=50):
         session.mount('http://', requests.adapters.HTTPAdapter(pool_maxsize=copies))
 
         def send(_):
-            reply = session.post(f'{running.url}{path}', data=body, headers=headers, timeout=60)
+            reply = session.request(method, f'{running.url}{path}', data=body, headers=headers, timeout=60)
             return reply.status_code, reply.text
 
         with ThreadPoolExecutor(max_workers=copies) as pool:

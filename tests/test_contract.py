@@ -3,21 +3,22 @@
 Every provider module lists what it can do and has the functions of what it
 lists, and nothing else; every notify route answers a valid notification with
 its provider's exact success bytes and pays the order once, in one DynamoDB
-request, and answers a duplicate with the same bytes in one request; and it
+request, and answers a duplicate with the same bytes in one request (many at
+once: tests/test_exactly_once.py); and it
 refuses a tampered one, one signed with another key, one of another amount,
 one for another merchant or app, and malformed ones, with its provider's
 failure answer, changing nothing.
 """
 import inspect
-import json
 
 import pytest
 
 from chalicelib import aws, providers
 from chalicelib.providers import contract
 from tests import table
-from tests.contract_kits import KITS, Env
-from tests.helpers import post_concurrently, post_json, table_items
+from tests.contract_fixtures import client, env, kit, order  # noqa: F401 (fixtures)
+from tests.contract_kits import KITS
+from tests.helpers import table_items
 
 PROVIDER_FUNCTIONS = ('validate_payer', 'create')
 NOTIFIER_NAMES = ('notification_keys', 'parse_notification', 'failure', 'SUCCESS', 'NAME')
@@ -51,35 +52,9 @@ def test_every_notify_route_has_a_kit():
     assert sorted(kit.route for kit in KITS) == sorted(providers.NOTIFY_ROUTES)
 
 
-@pytest.fixture(params=KITS, ids=str)
-def kit(request):
-    return request.param
-
-
 @pytest.fixture
-def env(kit, every_provider_env, wechatpay_keys, alipay_keys, moto_table, http_mock):
-    if kit.version:
-        every_provider_env.setenv('PAYGATE_WECHATPAY_API_VERSION', kit.version)
-        from tests.conftest import reset_caches
-        reset_caches()
-    return Env(http_mock, alipay_keys, wechatpay_keys)
-
-
-@pytest.fixture
-def client(env, app_module):
-    from chalice.test import Client
-    with Client(app_module.app, stage_name='test') as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def order(kit, env, client):
-    kit.create(env)
-    response = post_json(client, '/orders', {'provider': kit.name, 'product_id': 'gold_60', 'payer': kit.payer})
-    assert response.status_code == 201, response.body
-    created = json.loads(response.body)
-    assert set(created['client_params']) == kit.client_params
-    return created
+def store(moto_table):
+    return moto_table
 
 
 @pytest.fixture
@@ -137,16 +112,6 @@ def test_malformed_notifications_are_refused_in_the_providers_format(kit, env, c
         response = send(client, sent)
         assert kit.failure(response) and 400 <= response.status_code < 500, (sent, response.body)
     assert_unchanged(order)
-
-
-def test_concurrent_duplicates_pay_once(kit, env, client, order):
-    sent = kit.paid(env, order)
-    answers = post_concurrently(sent.path, sent.body, sent.headers, copies=20) if sent.method == 'POST' else None
-    if answers is None:
-        pytest.skip('a GET notification: tests/test_midas_notify.py runs its concurrency test')
-    assert len({answer for answer in answers}) == 1
-    stored = table.order(order['order_id'])
-    assert (stored['status'], stored['version']) == ('PAID', 2) and len(table_items('EVENT#')) == 1
 
 
 def test_a_disabled_provider_answers_in_its_own_format(kit, env, client, order, every_provider_env):

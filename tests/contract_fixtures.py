@@ -1,0 +1,42 @@
+"""The fixtures the kit-driven suites share (tests/test_contract.py, tests/test_exactly_once.py).
+
+`env` asks for a `store` fixture, which each suite defines: moto for the
+contract, DynamoDB Local (a real server, real concurrency) for exactly-once.
+"""
+import json
+
+import pytest
+
+from tests.contract_kits import KITS, Env
+from tests.helpers import post_json
+
+
+@pytest.fixture(params=KITS, ids=str)
+def kit(request):
+    return request.param
+
+
+@pytest.fixture
+def env(kit, every_provider_env, wechatpay_keys, alipay_keys, store, http_mock):
+    if kit.version:
+        every_provider_env.setenv('PAYGATE_WECHATPAY_API_VERSION', kit.version)
+        from tests.conftest import reset_caches
+        reset_caches()
+    return Env(http_mock, alipay_keys, wechatpay_keys)
+
+
+@pytest.fixture
+def client(env, app_module):
+    from chalice.test import Client
+    with Client(app_module.app, stage_name='test') as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def order(kit, env, client):
+    kit.create(env)
+    response = post_json(client, '/orders', {'provider': kit.name, 'product_id': 'gold_60', 'payer': kit.payer})
+    assert response.status_code == 201, response.body
+    created = json.loads(response.body)
+    assert set(created['client_params']) == kit.client_params
+    return created
