@@ -13,12 +13,14 @@ import re
 from chalicelib import money, settings
 from chalicelib.errors import ProviderError
 from chalicelib.providers.contract import (Closable, Created, InvalidPayer, NotSupported, Refundable,
-                                           RefundResult, TradeNoRule)
+                                           RefundResult, Scene, TradeNoRule)
 
 NAME = 'midas'
 # Sent as app_metadata and echoed at the head of appmeta, whose fields Tencent separates with '*'.
 OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_-]{1,64}', '1-64 letters, digits, _ or -')
 CAPABILITIES = (Closable, Refundable)
+# Inside the game (YSDK), item purchases and coin payments alike.
+SCENES = (Scene('app'),)
 LOGIN_TYPES = ('qq', 'wx', 'guest')
 LOGIN_FIELDS = ('openid', 'openkey', 'pf', 'pfkey')
 STORED_FIELDS = ('openid', 'zoneid', 'pf', 'login_type')
@@ -61,7 +63,7 @@ def _field(payer, name, default=None):
     return value
 
 
-def validate_payer(payer):
+def validate_payer(payer, scene):
     """Keep only openid, zoneid, pf and login_type: never the openkey or pfkey."""
     full = login(payer)
     return {name: full[name] for name in STORED_FIELDS}
