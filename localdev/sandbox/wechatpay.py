@@ -218,9 +218,11 @@ class Emulator:
         if refused:
             return refused
         trade_type = fields.get('trade_type')
-        if trade_type not in ('JSAPI', 'APP', 'NATIVE') or (trade_type == 'APP') != (fields['appid'] == self.app_appid):
+        app_appid = fields['appid'] == self.app_appid
+        if trade_type not in ('JSAPI', 'APP', 'NATIVE') or (trade_type == 'APP') != app_appid:
             return self._v2_answer({'result_code': 'FAIL', 'err_code': 'PARAM_ERROR',
-                                    'err_code_des': 'trade_type 与 appid 不匹配'}, fields.get('sign_type'), fields['appid'])
+                                    'err_code_des': 'trade_type 与 appid 不匹配'},
+                                   fields.get('sign_type'), fields['appid'])
         prepay_id = 'wx' + datetime.now(BEIJING).strftime('%d%H%M%S') + secrets.token_hex(12)
         with self.lock:
             self.orders[fields['out_trade_no']] = {
@@ -465,15 +467,16 @@ class Emulator:
     def _payment_values(self, out_trade_no, order):
         total = _yuan(order['total'])
         return [order['paid_at'].strftime('%Y-%m-%d %H:%M:%S'), order['appid'], self.mch_id, '0', '',
-                order['transaction_id'], out_trade_no, order['openid'], order['trade_type'], 'SUCCESS', 'OTHERS', 'CNY',
+                order['transaction_id'], out_trade_no, order['openid'], order['trade_type'], 'SUCCESS', 'OTHERS',
+                'CNY',
                 total, '0.00', '0', '0', '0.00', '0.00', '', '', order['body'], '',
                 _yuan(_fee(order['total'])) + '000', FEE_RATE, total, '0.00', '']
 
     def _refund_values(self, refund):
         order, amount = self.orders[refund['out_trade_no']], _yuan(refund['amount'])
         return [refund['created_at'].strftime('%Y-%m-%d %H:%M:%S'), order['appid'], self.mch_id, '0', '',
-                order['transaction_id'], refund['out_trade_no'], order['openid'], order['trade_type'], 'REFUND', 'OTHERS',
-                'CNY', '0.00', '0.00', refund['refund_id'], refund['out_refund_no'], amount, '0.00', 'ORIGINAL',
+                order['transaction_id'], refund['out_trade_no'], order['openid'], order['trade_type'], 'REFUND',
+                'OTHERS', 'CNY', '0.00', '0.00', refund['refund_id'], refund['out_refund_no'], amount, '0.00', 'ORIGINAL',
                 refund['status'], order['body'], '', _yuan(-_fee(refund['amount'])) + '000', FEE_RATE, '0.00',
                 amount, '']
 
