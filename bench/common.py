@@ -51,7 +51,7 @@ def median_seconds(command, env, runs):
 def insert_open_order(out_trade_no):
     """A CREATED Codepay order for gold_60 (600 fen), stored as POST /orders would store it."""
     from chalicelib import catalog, orders, store
-    request = {'provider': 'codepay', 'out_trade_no': out_trade_no, 'quantity': 1,
+    request = {'provider': 'codepay', 'scene': 'qr', 'out_trade_no': out_trade_no, 'quantity': 1,
                'client_ip': None, 'metadata': {}}
     order = {**orders.new_order_item(request, catalog.get().get('gold_60'), {}),
              'client_params': {'qrcode': 'x'}}

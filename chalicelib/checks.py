@@ -19,7 +19,7 @@ IGNORED = 'ignored'
 
 @dataclass(frozen=True)
 class Requirement:
-    """What the order must hold for a change: `field` among `allowed`; else Rejected(code)."""
+    """What the order must hold for a change: `field` among `allowed` (None: or absent); else Rejected(code)."""
     field: str
     allowed: tuple
     code: str
@@ -35,7 +35,8 @@ class Requirement:
 def requirements(provider_name, note):
     """Everything the order is checked for, in the order a refusal is explained."""
     found = [Requirement('provider', (provider_name,), Rejected.UNKNOWN_ORDER)]
-    found += [Requirement(f'provider_data.{fact.field}', (fact.value,), fact.code, fact.param)
+    found += [Requirement(f'provider_data.{fact.field}', (fact.value, None) if fact.or_absent else (fact.value,),
+                          fact.code, fact.param)
               for fact in note.expected]
     if note.amount is not None:
         found.append(Requirement('amount', (note.amount,), Rejected.AMOUNT))

@@ -24,7 +24,7 @@ _NONCE_BYTES = 8
 OPEN_ORDER_WORK = 'OPEN_ORDER'
 LEAVES_OPEN = {'work_pk': None, 'work_at': None}
 
-PUBLIC_FIELDS = ('order_id', 'out_trade_no', 'provider', 'status', 'amount', 'currency',
+PUBLIC_FIELDS = ('order_id', 'out_trade_no', 'provider', 'scene', 'status', 'amount', 'currency',
                  'product_id', 'quantity', 'created_at', 'expires_at', 'client_params',
                  'metadata', 'paid_at', 'paid_amount', 'closed_at', 'provider_trade_no',
                  'refunded_amount')

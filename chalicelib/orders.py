@@ -26,6 +26,9 @@ from chalicelib.store import events as event_store
 IDEMPOTENCY_KEY = re.compile(r'\A[\x21-\x7e]{1,255}\Z')
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_QUANTITY = 999
+# Where a browser scene sends the buyer back (after paying; when leaving the provider's page).
+BROWSER_URLS = ('return_url', 'quit_url')
+BROWSER_URL = re.compile(r'\Ahttps?://[\x21-\x7e]{1,392}\Z')
 
 
 def get(order_id):
@@ -52,7 +55,8 @@ def create(body, idempotency_key=None, provider_call=None):
         raise invalid(f'unknown product {request["product_id"]}', 'product_id')
     provider = providers.load(request['provider'])
     _check_trade_no(provider, request['out_trade_no'])
-    stored_payer = provider.validate_payer(request['payer'])
+    request['scene'] = _check_scene(provider, request).name
+    stored_payer = provider.validate_payer(request['payer'], request['scene'])
     # Login tokens in the payer change between retries; the order is what is stored of the payer.
     request_hash = _hash({**request, 'payer': stored_payer})
     order = new_order_item(request, product, stored_payer)
@@ -86,9 +90,13 @@ def _parse_request(body):
     payer = body.get('payer', {})
     if not isinstance(payer, dict) or not all(isinstance(v, str) for v in payer.values()):
         raise invalid('payer must be an object of strings', 'payer')
+    scene = body.get('scene')
+    if scene is not None and not isinstance(scene, str):
+        raise invalid('scene must be a string', 'scene')
     return {'provider': provider, 'product_id': product_id, 'quantity': quantity,
-            'out_trade_no': out_trade_no, 'payer': payer,
+            'out_trade_no': out_trade_no, 'payer': payer, 'scene': scene,
             'client_ip': _client_ip(body.get('client_ip')),
+            **{name: _browser_url(body.get(name), name) for name in BROWSER_URLS},
             'metadata': _metadata(body.get('metadata', {}))}
 
 
@@ -97,6 +105,30 @@ def _check_trade_no(provider, out_trade_no):
     rule = provider.OUT_TRADE_NO
     if out_trade_no is not None and not rule.allows(out_trade_no):
         raise invalid(f'out_trade_no must be {rule.description} for {provider.NAME}', 'out_trade_no')
+
+
+def _check_scene(provider, request):
+    """The provider's Scene the request names (its first when none), with what that scene needs."""
+    scenes = {scene.name: scene for scene in provider.SCENES}
+    name = request['scene'] or provider.SCENES[0].name
+    if name not in scenes:
+        raise invalid(f'scene must be one of {", ".join(scenes)} for {provider.NAME}', 'scene')
+    scene = scenes[name]
+    if scene.client_ip and not request['client_ip']:
+        raise invalid(f'client_ip (the buyer\'s IP address) is required for {provider.NAME} {name}',
+                      'client_ip')
+    for url in BROWSER_URLS:
+        if request[url] and url not in scene.urls:
+            raise invalid(f'{url} is not taken by {provider.NAME} {name}', url)
+    return scene
+
+
+def _browser_url(value, name):
+    if value is None:
+        return None
+    if not (isinstance(value, str) and BROWSER_URL.match(value)):
+        raise invalid(f'{name} must be an http(s) URL of at most 400 printable ASCII characters', name)
+    return value
 
 
 def _client_ip(value):
@@ -145,6 +177,7 @@ def new_order_item(request, product, stored_payer):
         'order_id': ordermodel.new_order_id(out_trade_no),
         'out_trade_no': out_trade_no,
         'provider': request['provider'],
+        'scene': request['scene'],
         'product_id': product.id,
         'quantity': request['quantity'],
         'amount': product.price * request['quantity'],
@@ -154,6 +187,7 @@ def new_order_item(request, product, stored_payer):
         'expires_at': clock.rfc3339(now + timedelta(seconds=settings.get().order_ttl_seconds)),
         'payer': stored_payer,
         'client_ip': request['client_ip'],
+        **{name: request[name] for name in BROWSER_URLS if request.get(name)},
         'metadata': request['metadata'],
         'refunded_amount': 0,
         'refund_pending_amount': 0,

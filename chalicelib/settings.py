@@ -271,8 +271,11 @@ class WechatpaySettings:
     `api_version` decides how new orders are made; each order remembers its
     version, so notifications, queries and refunds of orders made before a
     switch keep working while the other version's keys stay configured.
+    `appid` is the mini program's (JSAPI, Native and H5 orders); `app_appid`
+    the open-platform mobile app's, for APP orders (none: no APP orders).
     """
     appid: str
+    app_appid: str
     app_secret: Secret
     mch_id: str
     api_version: str
@@ -316,6 +319,7 @@ class WechatpaySettings:
                                 'go together')
         return cls(
             appid=env.required('PAYGATE_WECHATPAY_APPID'),
+            app_appid=env.optional('PAYGATE_WECHATPAY_APP_APPID'),
             app_secret=env.optional_secret('PAYGATE_WECHATPAY_APP_SECRET'),
             mch_id=env.required('PAYGATE_WECHATPAY_MCH_ID'),
             api_version=version,

@@ -120,9 +120,11 @@ HANDLERS = {
 # tests/test_deploy_permissions.py holds these lists to the calls the code makes.
 PROVIDER_READS = {
     'alipay': {
-        # The order string is signed with the app's key (and names the certificates' SNs).
+        # The order string and wap URL are signed with the app's key (and name the certificates' SNs);
+        # a qr order's precreate answer is verified with Alipay's key.
         'create': ('PAYGATE_ALIPAY_APP_ID', 'PAYGATE_ALIPAY_APP_PRIVATE_KEY',
-                   'PAYGATE_ALIPAY_APP_CERT', 'PAYGATE_ALIPAY_ROOT_CERT'),
+                   'PAYGATE_ALIPAY_APP_CERT', 'PAYGATE_ALIPAY_ROOT_CERT',
+                   'PAYGATE_ALIPAY_PUBLIC_KEY', 'PAYGATE_ALIPAY_PUBLIC_CERT'),
         # Verified with Alipay's key; app_id and seller_id are checked.
         NOTIFY: ('PAYGATE_ALIPAY_APP_ID', 'PAYGATE_ALIPAY_SELLER_ID',
                  'PAYGATE_ALIPAY_PUBLIC_KEY', 'PAYGATE_ALIPAY_PUBLIC_CERT'),

@@ -8,16 +8,17 @@ import json
 
 from chalicelib.errors import ProviderError
 from chalicelib.providers.contract import (PAID, Closable, Notification, Queryable, Refundable,
-                                           RefundResult, Reply, TradeNoRule)
+                                           RefundResult, Reply, Scene, TradeNoRule)
 
 NAME = 'fakepay'
 OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_-]{1,64}', '1-64 letters, digits, _ or -')
 CAPABILITIES = (Closable, Refundable, Queryable)
+SCENES = (Scene('app'),)
 calls = []
 behaviour = {'refund': 'succeeded', 'close': 'ok'}
 
 
-def validate_payer(payer):
+def validate_payer(payer, scene):
     return {}
 
 

@@ -90,3 +90,28 @@ def test_the_sandbox_refuses_what_the_app_did_not_sign(running):
     answer = requests.post(f'{sandbox}/alipay/gateway.do', data=params, timeout=30).json()
     assert answer['error_response']['sub_code'] == 'isv.invalid-signature'
     assert api('GET', f'{paygate}/orders/{order["order_id"]}').json()['status'] == 'CREATED'
+
+
+def test_wap_and_qr_orders_are_paid_through_the_sandbox(running):
+    paygate, sandbox = running
+    wap = api('POST', f'{paygate}/orders', {**ORDER, 'scene': 'wap', 'return_url': 'https://shop.example.com/paid'})
+    assert wap.status_code == 201, wap.text
+    pay_url = wap.json()['client_params']['pay_url']
+    assert pay_url.startswith(f'{sandbox}/alipay/gateway.do?')
+    page = requests.get(pay_url, timeout=10)
+    assert page.status_code == 200 and 'action="/alipay/pay"' in page.text
+    paid = requests.post(f'{sandbox}/alipay/pay', data=pay_url.split('?', 1)[1], timeout=30).json()
+    assert (paid['paygate_status'], paid['paygate_answer']) == (200, 'success')
+    assert api('GET', f'{paygate}/orders/{wap.json()["order_id"]}').json()['status'] == 'PAID'
+
+    qr = api('POST', f'{paygate}/orders', {**ORDER, 'scene': 'qr'})
+    assert qr.status_code == 201, qr.text
+    qr_code = qr.json()['client_params']['qr_code']
+    assert qr_code == f'{sandbox}/alipay/qr/{qr.json()["out_trade_no"]}'
+    assert qr.json()['out_trade_no'] in requests.get(qr_code, timeout=10).text
+    unpaid = alipay.query(table.order(qr.json()['order_id']))
+    assert unpaid is None
+    scanned = requests.post(qr_code, timeout=30).json()
+    assert (scanned['paygate_status'], scanned['paygate_answer']) == (200, 'success')
+    shown = api('GET', f'{paygate}/orders/{qr.json()["order_id"]}').json()
+    assert (shown['status'], shown['scene'], shown['provider_trade_no']) == ('PAID', 'qr', scanned['trade_no'])

@@ -11,7 +11,7 @@ from tests import alipay_sdk
 from tests.alipay_fixtures import APP_ID
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=timezone.utc)
-ORDER = {'out_trade_no': 'pg20261122080000a1b2c3d4e5f6', 'amount': 600, 'quantity': 1,
+ORDER = {'out_trade_no': 'pg20261122080000a1b2c3d4e5f6', 'scene': 'app', 'amount': 600, 'quantity': 1,
          'expires_at': '2026-11-22T08:30:00Z'}
 
 # The string to sign, written out from docs/providers/alipay.md#signing: sorted keys, raw values,

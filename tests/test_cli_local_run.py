@@ -283,3 +283,16 @@ def test_python_m_runs_the_same_cli_against_the_run(run):
                           env=_cli_environment(), timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)['order']['status'] == 'PAID' == shown(run, order['order_id'])['status']
+
+
+@pytest.mark.parametrize('scene, options', [('app', ['--version', 'v3']), ('app', ['--version', 'v2']),
+                                            ('native', []), ('h5', [])])
+def test_trigger_pays_wechatpay_orders_of_every_scene(run, scene, options):
+    order = paygate_json(run, 'orders', 'create', 'wechatpay', 'gold_60', '--scene', scene,
+                         '--client-ip', '203.0.113.7')
+    assert order['scene'] == scene
+    sent = paygate_json(run, 'trigger', 'wechatpay', 'paid', order['order_id'], *options)
+    fields = sent['fields'] if options[-1:] == ['v2'] else sent['encrypted']
+    assert fields['appid'] == (LOCAL['PAYGATE_WECHATPAY_APP_APPID'] if scene == 'app' else LOCAL['PAYGATE_WECHATPAY_APPID'])
+    assert [a['accepted'] for a in sent['answers']] == [True]
+    assert shown(run, order['order_id'])['status'] == 'PAID'

@@ -34,7 +34,7 @@ def at(monkeypatch):
 def open_order(number, provider='fakepay'):
     from chalicelib import catalog, orders
     settings.get().providers.setdefault('fakepay', None)
-    request = {'provider': provider, 'out_trade_no': f'comp-{number:04d}', 'quantity': 1,
+    request = {'provider': provider, 'scene': 'app', 'out_trade_no': f'comp-{number:04d}', 'quantity': 1,
                'client_ip': None, 'metadata': {}}
     order = {**orders.new_order_item(request, catalog.get().get('gold_60'), {}), 'client_params': {'x': '1'}}
     table.insert(order)

@@ -41,7 +41,7 @@ from tests.midas_fixtures import (CATALOG, PAYER, buy_goods_answer, delivery, ex
                                   query_of)
 from tests.midas_fixtures import URL as MIDAS_URL
 from tests.test_deploy_template import resource_token
-from tests.wechatpay_fixtures import (LOGIN_URL, MCH_ID, OPENID, PLATFORM_SERIAL, PUB_KEY_ID, WeChat,
+from tests.wechatpay_fixtures import (APP_APPID, APPID, LOGIN_URL, MCH_ID, OPENID, PLATFORM_SERIAL, PUB_KEY_ID, WeChat,
                                       certificates_reply, environment, payment_fields,
                                       private_pem, refund_notification, refund_resource, transaction,
                                       v2_xml, v3_notification)
@@ -184,8 +184,8 @@ def order_for(provider, out_trade_no, **payer):
     return {'provider': provider, 'product_id': 'gold_60', 'out_trade_no': out_trade_no, 'payer': payer}
 
 
-def create_orders(client, http_mock, recorder, wechat, paygate_env):
-    """POST /orders at every provider, valid and refused; the orders the other scenarios use."""
+def create_orders(client, http_mock, recorder, wechat, paygate_env, alipay_answers):
+    """POST /orders at every provider and scene, valid and refused; the orders the other scenarios use."""
     codepay = order_for('codepay', 'perm-codepay', channel='alipay')
     orders = {}
     expect_create(http_mock, status=-1)
@@ -194,6 +194,8 @@ def create_orders(client, http_mock, recorder, wechat, paygate_env):
     expect_create(http_mock)
     expect_create(http_mock)
     wechat.jsapi()
+    wechat.v3('POST', '/v3/pay/transactions/app', body={'prepay_id': 'wx26112216010000000000000000000app'})
+    alipay_answers['alipay.trade.precreate'] = {'code': '10000', 'msg': 'Success', 'qr_code': 'https://qr.alipay.com/p'}
     expect(http_mock, 'buy_goods_m', {'ret': 1001, 'msg': '参数错误'})
     expect(http_mock, 'buy_goods_m', buy_goods_answer)
     with recorder.running('orders'):
@@ -208,6 +210,9 @@ def create_orders(client, http_mock, recorder, wechat, paygate_env):
             orders[name] = created(client, order_for('midas', f'perm-{name}', **PAYER))
         for name in ('wx3', 'wx3-cert', 'wx3-close'):
             orders[name] = created(client, order_for('wechatpay', f'perm-{name}', openid=OPENID))
+        # The scenes that call out differently: APP (its own appid) and Alipay's precreate (a verified answer).
+        orders['wx3-app'] = created(client, {**order_for('wechatpay', 'perm-wx3-app'), 'scene': 'app'})
+        orders['alipay-qr'] = created(client, {**order_for('alipay', 'perm_alipay_qr'), 'scene': 'qr'})
     login = json.dumps({'openid': 'oFromLogin123', 'session_key': 'not-kept'})
     http_mock.add('GET', f'{LOGIN_URL}/sns/jscode2session', body=login)
     with recorder.running('orders'):
@@ -262,12 +267,14 @@ def notify(client, recorder, orders, alipay_keys, keys):
         # Signed with the public key, with the platform certificate the refresh cached, and forged.
         for name, signer, serial, expected in (('wx3', keys.wechat, PUB_KEY_ID, 204),
                                                ('wx3-cert', keys.platform, PLATFORM_SERIAL, 204),
+                                               ('wx3-app', keys.wechat, PUB_KEY_ID, 204),
                                                ('wx3', keys.merchant, PUB_KEY_ID, 400)):
-            resource = transaction(f'perm-{name}', total=600, transaction_id=f'4200000000-{name}')
+            resource = transaction(f'perm-{name}', total=600, transaction_id=f'4200000000-{name}',
+                                   appid=APP_APPID if name == 'wx3-app' else APPID)
             headers, body = v3_notification(resource, signer, serial, int(time.time()), notification_id=name)
             response = client.http.post('/notify/wechatpay/v3', headers=headers, body=body)
             assert response.status_code == expected, name
-    for name in ('codepay', 'alipay', 'midas', 'wx2', 'wx3', 'wx3-cert'):
+    for name in ('codepay', 'alipay', 'midas', 'wx2', 'wx3', 'wx3-cert', 'wx3-app'):
         assert table.order(orders[name]['order_id'])['status'] == 'PAID', name
 
 
@@ -407,8 +414,8 @@ def compensate(recorder, alipay_answers, alipay_keys, wechat):
         with mock.patch.object(clock, 'now', lambda: later):
             done = compensation.run()
     # paid: perm_alipay_query, perm-wx2-query; closed: perm-codepay-open, perm_alipay_expired,
-    # perm-midas-expired (nothing to close at Midas), perm-wx3-open
-    assert done == {'checked': 6, 'paid': 2, 'closed': 4, 'errors': 0}
+    # perm_alipay_qr, perm-midas-expired (nothing to close at Midas), perm-wx3-open
+    assert done == {'checked': 7, 'paid': 2, 'closed': 5, 'errors': 0}
 
 
 def env():
@@ -427,7 +434,7 @@ def test_every_call_is_granted_and_every_grant_is_used(client, http_mock, record
     wechat = WeChat(http_mock, wechatpay_keys)
     alipay_answers = {}
     expect_gateway(http_mock, alipay_keys, alipay_answers)
-    orders = create_orders(client, http_mock, recorder, wechat, paygate_env)
+    orders = create_orders(client, http_mock, recorder, wechat, paygate_env, alipay_answers)
     refresh_certificates(client, recorder, wechat, wechatpay_keys)
     notify(client, recorder, orders, alipay_keys, wechatpay_keys)
     coin_orders = coins(client, http_mock, recorder)

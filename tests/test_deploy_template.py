@@ -48,8 +48,8 @@ def need(items=(), queries=(), send=False, receive=False, settings=(), stream=Fa
 # What each function needs, by function name; `settings` are every setting it may read,
 # its providers' included (granted where the stage makes them references and enables the provider).
 EXPECTED = {
-    'orders': need(ITEMS | DELETE, settings=KEYS | CATALOG | CODEPAY | ALIPAY_SIGNS | MIDAS | WECHATPAY_API
-                   | of('wechatpay', 'APP_SECRET')),
+    'orders': need(ITEMS | DELETE, settings=KEYS | CATALOG | CODEPAY | ALIPAY_SIGNS | ALIPAY_VERIFIES | MIDAS
+                   | WECHATPAY_API | of('wechatpay', 'APP_SECRET')),
     'admin': need(ITEMS, {'table', 'index/events_by_time', 'index/events_by_subject'}, send=True,
                   settings=KEYS | WEBHOOKS | ALIPAY_SIGNS | ALIPAY_VERIFIES | MIDAS | WECHATPAY_API
                   | of('wechatpay', 'CLIENT_CERT', 'CLIENT_KEY')),

@@ -18,7 +18,7 @@ def fake_provider(monkeypatch):
 
 
 def make_order(status='PAID', amount=1000):
-    request = {'provider': 'fakepay', 'out_trade_no': 'fake' + secrets.token_hex(8), 'quantity': 1,
+    request = {'provider': 'fakepay', 'scene': 'app', 'out_trade_no': 'fake' + secrets.token_hex(8), 'quantity': 1,
                'client_ip': None, 'metadata': {}}
     order = {**orders.new_order_item(request, catalog.get().get('gold_60'), {}),
              'amount': amount, 'client_params': {'x': '1'}}

@@ -10,7 +10,7 @@ from localdev.ports import free_port
 from localdev.sandbox import Sandbox
 from localdev.server import BackgroundServer, create_server
 from tests.conftest import PK, SK
-from tests.wechatpay_fixtures import APPID, KEY, private_pem, rsa_verify, v2_sign
+from tests.wechatpay_fixtures import APP_APPID, APPID, KEY, private_pem, rsa_verify, v2_sign
 
 
 @pytest.fixture
@@ -85,3 +85,27 @@ def test_sandbox_refuses_bad_signatures(running, wechatpay_keys):
                                   str(int(time.time())), 'n')
         refused = requests.post(url, data=b'{}', headers={'Authorization': header}, timeout=10)
         assert refused.status_code == 401 and refused.json()['code'] == 'SIGN_ERROR'
+
+
+@pytest.mark.parametrize('version, scene', [('v3', 'app'), ('v3', 'native'), ('v3', 'h5'), ('v2', 'app'),
+                                            ('v2', 'native')])
+def test_orders_of_every_scene_are_paid_through_the_sandbox(running, version, scene):
+    paygate, sandbox_url, start = running
+    with start(version):
+        created = call('POST', f'{paygate}/orders', PK, {'provider': 'wechatpay', 'product_id': 'gold_60',
+                                                         'scene': scene, 'client_ip': '203.0.113.7'})
+        assert created.status_code == 201, created.text
+        order = created.json()
+        params = order['client_params']
+        cashier = f'{sandbox_url}/wechatpay/cashier/{order["out_trade_no"]}'
+        if scene == 'app':
+            assert params['appid'] == APP_APPID and params['package'] == 'Sign=WXPay'
+        if scene == 'native':
+            assert params['code_url'].startswith('weixin://wxpay/bizpayurl?pr=')
+            assert params['code_url'] in requests.get(cashier, timeout=10).text
+        if scene == 'h5':
+            assert params['h5_url'] == cashier
+        paid = requests.post(cashier, timeout=30).json()
+        assert paid['paygate_status'] == (200 if version == 'v2' else 204), paid
+        shown = call('GET', f'{paygate}/orders/{order["order_id"]}', PK).json()
+        assert (shown['status'], shown['scene']) == ('PAID', scene)

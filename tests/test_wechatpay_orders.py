@@ -50,7 +50,7 @@ def test_v2_order_unifiedorder_on_the_wire_and_the_second_signature(wechatpay_en
     assert params['paySign'] == v2_sign(unsigned, KEY, sign_type)
     assert params['paySign'] != sent['sign']
     stored = table.order(order['order_id'])
-    assert stored['provider_data'] == {'api_version': 'v2', 'sign_type': sign_type, 'openid': OPENID,
+    assert stored['provider_data'] == {'api_version': 'v2', 'sign_type': sign_type, 'openid': OPENID, 'appid': APPID,
                                        'prepay_id': 'wx201410272009395522657a690389285100'}
 
 
@@ -305,7 +305,8 @@ def test_query_reports_payment_or_none(wechatpay_env, wechat, client, version):
         wechat.v3('GET', path, body={'trade_state': 'NOTPAY', 'out_trade_no': order['out_trade_no'],
                                      'mchid': MCH_ID, 'amount': {'total': 1200}})
         wechat.v3('GET', path, body={'trade_state': 'SUCCESS', 'out_trade_no': order['out_trade_no'],
-                                     'mchid': MCH_ID, 'transaction_id': '4200000001', 'amount': {'total': 1200}})
+                                     'mchid': MCH_ID, 'appid': APPID, 'transaction_id': '4200000001',
+                                     'amount': {'total': 1200}})
     provider = providers.load('wechatpay')
     assert provider.query(order) is None
     paid = provider.query(order)

@@ -19,6 +19,7 @@ from wechatpy.crypto import RefundCrypto, WeChatRefundCrypto
 from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac, dict_to_xml
 
 APPID = 'wx8888888888888888'
+APP_APPID = 'wxd930ea5d5a258f4f'     # the mobile app's (open platform), for APP orders
 MCH_ID = '1900000109'
 KEY = 'Kx9y2PqL0aZ7mN4bV6cX1sD3fG5hJ8kL'
 APIV3_KEY = 'A3v3Key0123456789abcdefghijklmno'
@@ -68,6 +69,7 @@ def environment(keys, version='v3', sign_type='MD5'):
     return {
         'PAYGATE_PROVIDERS': 'codepay,wechatpay',
         'PAYGATE_WECHATPAY_APPID': APPID,
+        'PAYGATE_WECHATPAY_APP_APPID': APP_APPID,
         'PAYGATE_WECHATPAY_APP_SECRET': APP_SECRET,
         'PAYGATE_WECHATPAY_MCH_ID': MCH_ID,
         'PAYGATE_WECHATPAY_API_VERSION': version,
@@ -229,7 +231,7 @@ class WeChat:
             sent = v2_fields(request.body)
             assert sent['sign'] == v2_sign(sent, KEY, sent.get('sign_type', 'MD5')), 'request sign'
             self.requests.append((request, sent))
-            fields = {'return_code': 'SUCCESS', 'return_msg': 'OK', 'appid': APPID, 'mch_id': MCH_ID,
+            fields = {'return_code': 'SUCCESS', 'return_msg': 'OK', 'appid': sent['appid'], 'mch_id': MCH_ID,
                       'nonce_str': secrets.token_hex(8), 'result_code': 'SUCCESS', **answer_fields(sent)}
             return 200, {'Content-Type': 'text/xml'}, v2_xml(fields, key, sent.get('sign_type', 'MD5'))
         self.http.add_callback('POST', WX_URL + path, callback=answer)

@@ -38,6 +38,19 @@ class TradeNoRule:
 
 
 @dataclass(frozen=True)
+class Scene:
+    """A way a provider takes payment (in a mini program, an app, a QR code, a mobile browser).
+
+    `client_ip`: the order needs the buyer's client_ip. `urls`: the browser URLs
+    the order may carry (`return_url`, `quit_url`); the buyer's browser is sent
+    there after paying, or when leaving the provider's page.
+    """
+    name: str
+    client_ip: bool = False
+    urls: tuple = ()
+
+
+@dataclass(frozen=True)
 class Inbound:
     """A request exactly as received: raw body bytes, decoded query pairs, lower-case headers."""
     method: str
@@ -67,12 +80,14 @@ class Expect:
     `code` is the Rejected code when the order does not hold it (a Codepay
     payment of another amount than quoted is AMOUNT; a Midas token of another
     order is UNKNOWN_ORDER), `param` the parameter the provider's failure
-    answer names.
+    answer names. `or_absent`: an order without the field holds it too (orders
+    made before the field was kept).
     """
     field: str
     value: object
     code: str
     param: str = None
+    or_absent: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,12 +217,15 @@ class Provider(Protocol):
     NAME: str
     OUT_TRADE_NO: TradeNoRule
     CAPABILITIES: tuple
+    SCENES: tuple  # its Scenes; the first is the default
 
-    def validate_payer(self, payer: dict) -> dict:
-        """The payer fields to keep on the order; InvalidPayer when the payer will not do."""
+    def validate_payer(self, payer: dict, scene: str) -> dict:
+        """The payer fields to keep on an order of `scene`; InvalidPayer when the payer will not
+        do, NotSupported when this stage is not set up for the scene."""
 
     def create(self, order: dict, product, payer: dict) -> Created:
-        """Ask the provider for what the client needs to pay `order` (`payer` is the full login)."""
+        """Ask the provider for what the client needs to pay `order` (in `order['scene']`;
+        `payer` is the full login)."""
 
 
 class Notifier(Protocol):

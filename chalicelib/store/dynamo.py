@@ -108,7 +108,12 @@ class Expression:
         return f'{self.name(path)} = {self.value(value)}'
 
     def one_of(self, path, choices):
-        return f'{self.name(path)} IN ({", ".join(self.value(c) for c in choices)})'
+        """`path` is one of `choices`; a None among them also accepts an item without `path`."""
+        present = [choice for choice in choices if choice is not None]
+        condition = f'{self.name(path)} IN ({", ".join(self.value(c) for c in present)})'
+        if len(present) < len(choices):
+            condition = f'(attribute_not_exists({self.name(path)}) OR {condition})'
+        return condition
 
     def request(self, body):
         """`body` with the placeholders this expression made."""

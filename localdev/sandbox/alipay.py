@@ -5,11 +5,18 @@
   app public key and signs every answer (over the exact `*_response` text)
   with the sandbox "Alipay" private key.
 - POST /alipay/pay takes an order string (what the app hands the Alipay
-  SDK), checks its signature, pays the trade and sends Paygate Alipay's signed
-  asynchronous notification; posting the same order string again resends
-  the same notification (same notify_id), as Alipay's retries do. With
-  ?notify=drop the trade is paid (alipay.trade.query and the bill show it)
-  but Paygate is sent nothing, as when a notification is lost.
+  SDK) or the query of a wap pay_url, checks its signature, pays the trade
+  and sends Paygate Alipay's signed asynchronous notification; posting the
+  same string again resends the same notification (same notify_id), as
+  Alipay's retries do. With ?notify=drop the trade is paid
+  (alipay.trade.query and the bill show it) but Paygate is sent nothing, as
+  when a notification is lost.
+- GET /alipay/gateway.do?<a signed alipay.trade.wap.pay> is the mobile
+  cashier a wap order's pay_url opens: a page whose Pay button posts it to
+  /alipay/pay.
+- alipay.trade.precreate answers a qr_code, GET /alipay/qr/{out_trade_no}:
+  a page showing it with a Pay button; POST /alipay/qr/{out_trade_no}
+  (?notify=drop as above) pays the trade as a scan would.
 - alipay.data.dataservice.bill.downloadurl.query (bill_type trade) answers a
   URL on GET /alipay/downloadBillFile.resource: the zip of the day's two GBK
   CSV files in Alipay's format (see chalicelib/providers/alipay/bill.py),
@@ -27,6 +34,7 @@ independently of chalicelib.providers.alipay, as Alipay's servers would.
 """
 import base64
 import csv
+import html
 import io
 import json
 import secrets
@@ -50,6 +58,8 @@ KEYS_DIR = 'alipay-sandbox'
 SANDBOX_SELLER = '2088000000000001'
 CHINA = timezone(timedelta(hours=8))
 BILL_METHOD = 'alipay.data.dataservice.bill.downloadurl.query'
+PRECREATE = 'alipay.trade.precreate'
+PAYABLE_METHODS = ('alipay.trade.app.pay', 'alipay.trade.wap.pay')
 DETAIL_HEADER = ['支付宝交易号', '商户订单号', '业务类型', '商品名称', '创建时间', '完成时间', '门店编号', '门店名称',
                  '操作员', '终端号', '对方账户', '订单金额（元）', '商家实收（元）', '支付宝红包（元）', '集分宝（元）',
                  '支付宝优惠（元）', '商家优惠（元）', '券核销金额（元）', '券名称', '商家红包消费金额（元）',
@@ -180,6 +190,8 @@ class Emulator:
 
     def routes(self):
         return [('POST', f'{PREFIX}/gateway.do', self.gateway), ('POST', f'{PREFIX}/pay', self.pay),
+                ('GET', f'{PREFIX}/gateway.do', self.wap_cashier),
+                ('GET', f'{PREFIX}/qr/', self.qr_cashier), ('POST', f'{PREFIX}/qr/', self.pay_qr),
                 ('GET', f'{PREFIX}/downloadBillFile.resource', self.bill_file)]
 
     def key(self, name):
@@ -196,11 +208,13 @@ class Emulator:
         handler = {'alipay.trade.query': self._query, 'alipay.trade.close': self._close,
                    'alipay.trade.refund': self._refund,
                    'alipay.trade.fastpay.refund.query': self._refund_query,
-                   BILL_METHOD: self._bill_url}.get(method)
+                   PRECREATE: self._precreate, BILL_METHOD: self._bill_url}.get(method)
         if handler is None:
             return self._unsigned_error('isv.invalid-method', f'不存在的方法名 {method}')
         biz = json.loads(params.get('biz_content') or '{}')
         with self.lock:
+            if method == PRECREATE:
+                return self.answer(method, self._precreate(biz, params.get('notify_url', '')))
             return self.answer(method, handler(biz, self.trades.get(biz.get('out_trade_no'))))
 
     def _refusal(self, params):
@@ -279,6 +293,13 @@ class Emulator:
                           refund_status='REFUND_SUCCESS')
         return answer
 
+    def _precreate(self, biz, notify_url):
+        """A trade waiting for the buyer to scan its QR code (the lock is held)."""
+        trade = self.trades.setdefault(biz['out_trade_no'], {
+            **self._new_trade(biz), 'status': 'WAIT_BUYER_PAY', 'gmt_payment': '', 'notify_url': notify_url})
+        return {'code': '10000', 'msg': 'Success', 'out_trade_no': trade['out_trade_no'],
+                'qr_code': f'{self.base_url}{PREFIX}/qr/{trade["out_trade_no"]}'}
+
     def _bill_url(self, biz, trade):
         """Make the day's bill zip (the lock is held) and answer the URL that serves it."""
         day = biz.get('bill_date', '')
@@ -327,22 +348,69 @@ class Emulator:
         name = f'{self.seller_id}0156_{day.replace("-", "")}_业务明细'
         return _zip({f'{name}.csv': '\n'.join(detail) + '\n', f'{name}(汇总).csv': '\n'.join(summary) + '\n'})
 
-    def pay(self, request):
-        """Pay the trade of an order string; send Paygate the signed notification."""
+    def _signed_payment(self, params):
+        """The error answer when `params` are not an app or wap payment signed by this app, else None."""
         from localdev.sandbox import json_answer
-        params = dict(parse_qsl(request.body.decode('utf-8'), keep_blank_values=True))
-        if params.get('app_id') != self.app_id or not verify_text(
+        if params.get('app_id') != self.app_id or params.get('method') not in PAYABLE_METHODS or not verify_text(
                 pairs(params, ('sign',)), params.get('sign', ''), self.key('app_public_key')):
-            return json_answer({'error': 'the order string is not signed by this app'}, 400)
+            return json_answer({'error': 'not an app or wap payment signed by this app'}, 400)
+        return None
+
+    def pay(self, request):
+        """Pay the trade of an order string (or a wap pay_url's query); send Paygate the signed
+        notification."""
+        params = dict(parse_qsl(request.body.decode('utf-8'), keep_blank_values=True))
+        refused = self._signed_payment(params)
+        if refused:
+            return refused
         biz = json.loads(params['biz_content'])
         with self.lock:
             trade = self.trades.setdefault(biz['out_trade_no'], self._new_trade(biz))
-        if request.query.get('notify') == 'drop':
-            return json_answer({'dropped': params['notify_url'], 'trade_no': trade['trade_no']})
-        fields = self._notification(trade, params)
-        reply = requests.post(params['notify_url'], data=urlencode(fields), timeout=10,
+        return self._notify(trade, params['notify_url'], request.query.get('notify') == 'drop')
+
+    def wap_cashier(self, request):
+        """The page a wap pay_url opens: the order, and a Pay button posting the payment to /alipay/pay."""
+        from localdev.sandbox import Answer
+        refused = self._signed_payment(request.query)
+        if refused:
+            return refused
+        biz = json.loads(request.query['biz_content'])
+        inputs = ''.join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+                         for k, v in request.query.items())
+        return Answer(200, f'''<!doctype html><title>Alipay sandbox</title>
+<h1>支付宝 sandbox (wap)</h1><p>Order {html.escape(biz["out_trade_no"])}: ¥{html.escape(biz["total_amount"])}</p>
+<form method="post" action="{PREFIX}/pay">{inputs}<button>Pay</button></form>''', 'text/html')
+
+    def qr_cashier(self, request):
+        """What scanning a precreated trade's QR code shows: the order and a Pay button."""
+        from localdev.sandbox import Answer
+        trade = self.trades.get(request.path.rsplit('/', 1)[-1])
+        if trade is None:
+            return Answer(404, '<p>No such precreated trade</p>', 'text/html')
+        return Answer(200, f'''<!doctype html><title>Alipay sandbox</title>
+<h1>支付宝 sandbox (qr)</h1><p>Order {html.escape(trade["out_trade_no"])}: ¥{html.escape(trade["total_amount"])}</p>
+<p>QR code: <code>{html.escape(self.base_url + request.path)}</code></p>
+<form method="post"><button>Pay</button></form>''', 'text/html')
+
+    def pay_qr(self, request):
+        """Pay a precreated trade, as the buyer scanning its QR code would."""
+        from localdev.sandbox import json_answer
+        with self.lock:
+            trade = self.trades.get(request.path.rsplit('/', 1)[-1])
+            if trade is None or 'notify_url' not in trade:
+                return json_answer({'error': 'no such precreated trade'}, 404)
+            if trade['status'] == 'WAIT_BUYER_PAY':
+                trade.update(status='TRADE_SUCCESS', gmt_payment=china_now())
+        return self._notify(trade, trade['notify_url'], request.query.get('notify') == 'drop')
+
+    def _notify(self, trade, notify_url, drop):
+        from localdev.sandbox import json_answer
+        if drop:
+            return json_answer({'dropped': notify_url, 'trade_no': trade['trade_no']})
+        fields = self._notification(trade)
+        reply = requests.post(notify_url, data=urlencode(fields), timeout=10,
                               headers={'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'})
-        return json_answer({'notified': params['notify_url'], 'trade_no': trade['trade_no'],
+        return json_answer({'notified': notify_url, 'trade_no': trade['trade_no'],
                             'notify_id': fields['notify_id'], 'paygate_status': reply.status_code,
                             'paygate_answer': reply.text})
 
@@ -354,7 +422,7 @@ class Emulator:
                 'subject': biz.get('subject', ''), 'status': 'TRADE_SUCCESS', 'gmt_create': now,
                 'gmt_payment': now, 'notify_id': secrets.token_hex(16), 'refunds': {}, 'refunded_at': {}}
 
-    def _notification(self, trade, params):
+    def _notification(self, trade):
         amount = trade['total_amount']
         fields = {
             'notify_time': china_now(), 'notify_type': 'trade_status_sync',

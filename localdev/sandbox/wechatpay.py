@@ -11,11 +11,14 @@ sandbox keys only and never leave this machine.
 
     GET  /wechatpay/sns/jscode2session          code -> openid (`invalid` -> 40029; a code works once)
     POST /wechatpay/pay/unifiedorder|orderquery|closeorder, /wechatpay/secapi/pay/refund     (v2)
-    POST /wechatpay/v3/pay/transactions/jsapi, .../out-trade-no/{no}/close,
+    POST /wechatpay/v3/pay/transactions/jsapi|app|native|h5, .../out-trade-no/{no}/close,
          /wechatpay/v3/refund/domestic/refunds; GET .../out-trade-no/{no}?mchid=            (v3)
+         (APP orders are made with PAYGATE_WECHATPAY_APP_APPID; v2 unifiedorder takes
+         trade_type JSAPI, APP and NATIVE. Native orders get a weixin:// code_url, H5 orders an
+         h5_url that opens the cashier page.)
     GET  /wechatpay/v3/bill/tradebill?bill_date=YYYY-MM-DD[&tar_type=GZIP], then the signed GET
          of the download_url it answers; POST /wechatpay/pay/downloadbill           (bills, type ALL)
-    GET  /wechatpay/cashier/{out_trade_no}      a page with a Pay button
+    GET  /wechatpay/cashier/{out_trade_no}      a page with a Pay button (and the order's QR code URL)
     POST /wechatpay/cashier/{out_trade_no}      pay: sends Paygate the signed payment notification;
          with ?notify=drop the order is paid (the query API and the bill show it) but Paygate
          is sent nothing, as when a notification is lost
@@ -47,6 +50,8 @@ PREFIX = '/wechatpay'
 KEYS_DIR = 'wechatpay-sandbox'
 SANDBOX_KEY = 'PAYGATE_SANDBOX_WECHATPAY_KEY'
 BEIJING = timezone(timedelta(hours=8))
+# Each scene's path (v3) and trade_type (v2, and in notifications).
+TRADE_TYPES = {'jsapi': 'JSAPI', 'app': 'APP', 'native': 'NATIVE', 'h5': 'MWEB'}
 V2_OK = {'return_code': 'SUCCESS', 'return_msg': 'OK'}
 BILL_HEADER = ('交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,'
                '付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,'
@@ -101,6 +106,15 @@ def v2_sign(fields, key, sign_type='MD5'):
     return hashlib.md5(text).hexdigest().upper()
 
 
+def _openid():
+    """The buyer's openid WeChat reports for a scene that sent none (APP, Native, H5)."""
+    return 'oSbx' + secrets.token_hex(12)
+
+
+def _code_url():
+    return 'weixin://wxpay/bizpayurl?pr=' + secrets.token_urlsafe(6)
+
+
 def to_xml(fields):
     return '<xml>' + ''.join(f'<{k}><![CDATA[{v}]]></{k}>' for k, v in fields.items()) + '</xml>'
 
@@ -128,6 +142,7 @@ def _bill_day(text, pattern):
 class Emulator:
     def __init__(self, environ, base_url, paygate_url):
         self.appid = environ.get('PAYGATE_WECHATPAY_APPID', '')
+        self.app_appid = environ.get('PAYGATE_WECHATPAY_APP_APPID', '')
         self.app_secret = environ.get('PAYGATE_WECHATPAY_APP_SECRET', '')
         self.mch_id = environ.get('PAYGATE_WECHATPAY_MCH_ID', '')
         self.key = environ.get('PAYGATE_WECHATPAY_KEY', '')
@@ -146,7 +161,7 @@ class Emulator:
                 ('POST', f'{PREFIX}/pay/orderquery', self.orderquery),
                 ('POST', f'{PREFIX}/pay/closeorder', self.closeorder),
                 ('POST', f'{PREFIX}/secapi/pay/refund', self.v2_refund),
-                ('POST', f'{PREFIX}/v3/pay/transactions/jsapi', self.jsapi),
+                *(('POST', f'{PREFIX}/v3/pay/transactions/{scene}', self.v3_prepay) for scene in TRADE_TYPES),
                 ('GET', f'{PREFIX}/v3/pay/transactions/out-trade-no/', self.v3_query),
                 ('POST', f'{PREFIX}/v3/pay/transactions/out-trade-no/', self.v3_close),
                 ('POST', f'{PREFIX}/v3/refund/domestic/refunds', self.v3_refund),
@@ -184,16 +199,16 @@ class Emulator:
         except (ParseError, ValueError):
             return None, self._v2_answer({'return_code': 'FAIL', 'return_msg': 'XML格式错误'})
         sign_type = fields.get('sign_type', 'MD5')
-        if (fields.get('appid'), fields.get('mch_id')) != (self.appid, self.mch_id):
+        if fields.get('appid') not in (self.appid, self.app_appid) or fields.get('mch_id') != self.mch_id:
             return None, self._v2_answer({'return_code': 'FAIL', 'return_msg': 'appid/mch_id 错误'})
         if fields.get('sign') != v2_sign(fields, self.key, sign_type):
             return None, self._v2_answer({'return_code': 'FAIL', 'return_msg': '签名错误'})
         return fields, None
 
-    def _v2_answer(self, fields, sign_type='MD5'):
+    def _v2_answer(self, fields, sign_type='MD5', appid=None):
         from localdev.sandbox import Answer
         if fields.get('return_code', 'SUCCESS') == 'SUCCESS':
-            fields = {**V2_OK, 'appid': self.appid, 'mch_id': self.mch_id,
+            fields = {**V2_OK, 'appid': appid or self.appid, 'mch_id': self.mch_id,
                       'nonce_str': secrets.token_hex(16), **fields}
             fields['sign'] = v2_sign(fields, self.key, sign_type)
         return Answer(200, to_xml(fields), 'text/xml')
@@ -202,15 +217,23 @@ class Emulator:
         fields, refused = self._v2_request(request)
         if refused:
             return refused
+        trade_type = fields.get('trade_type')
+        app_appid = fields['appid'] == self.app_appid
+        if trade_type not in ('JSAPI', 'APP', 'NATIVE') or (trade_type == 'APP') != app_appid:
+            return self._v2_answer({'result_code': 'FAIL', 'err_code': 'PARAM_ERROR',
+                                    'err_code_des': 'trade_type 与 appid 不匹配'},
+                                   fields.get('sign_type'), fields['appid'])
         prepay_id = 'wx' + datetime.now(BEIJING).strftime('%d%H%M%S') + secrets.token_hex(12)
         with self.lock:
             self.orders[fields['out_trade_no']] = {
-                'version': 'v2', 'total': int(fields['total_fee']), 'openid': fields.get('openid', ''),
-                'body': fields.get('body', ''),
+                'version': 'v2', 'total': int(fields['total_fee']), 'openid': fields.get('openid') or _openid(),
+                'body': fields.get('body', ''), 'appid': fields['appid'], 'trade_type': trade_type,
                 'notify_url': fields['notify_url'], 'sign_type': fields.get('sign_type', 'MD5'),
-                'state': 'NOTPAY', 'transaction_id': ''}
-        return self._v2_answer({'result_code': 'SUCCESS', 'trade_type': 'JSAPI', 'prepay_id': prepay_id},
-                               fields.get('sign_type', 'MD5'))
+                'state': 'NOTPAY', 'transaction_id': '', 'code_url': _code_url() if trade_type == 'NATIVE' else ''}
+            answer = {'result_code': 'SUCCESS', 'trade_type': trade_type, 'prepay_id': prepay_id}
+            if trade_type == 'NATIVE':
+                answer['code_url'] = self.orders[fields['out_trade_no']]['code_url']
+        return self._v2_answer(answer, fields.get('sign_type', 'MD5'), fields['appid'])
 
     def orderquery(self, request):
         fields, refused = self._v2_request(request)
@@ -219,16 +242,17 @@ class Emulator:
         order = self.orders.get(fields.get('out_trade_no'))
         if order is None:
             return self._v2_answer({'result_code': 'FAIL', 'err_code': 'ORDERNOTEXIST'},
-                                   fields.get('sign_type'))
+                                   fields.get('sign_type'), fields['appid'])
         return self._v2_answer({'result_code': 'SUCCESS', 'trade_state': order['state'],
                                 'out_trade_no': fields['out_trade_no'], 'total_fee': str(order['total']),
-                                'transaction_id': order['transaction_id']}, fields.get('sign_type'))
+                                'transaction_id': order['transaction_id']}, fields.get('sign_type'),
+                               fields['appid'])
 
     def closeorder(self, request):
         fields, refused = self._v2_request(request)
         if refused:
             return refused
-        return self._v2_answer(self._close(fields.get('out_trade_no')), fields.get('sign_type'))
+        return self._v2_answer(self._close(fields.get('out_trade_no')), fields.get('sign_type'), fields['appid'])
 
     def _close(self, out_trade_no):
         with self.lock:
@@ -246,10 +270,10 @@ class Emulator:
         refund = self._new_refund(fields['out_trade_no'], fields['out_refund_no'], int(fields['refund_fee']))
         if refund is None:
             return self._v2_answer({'result_code': 'FAIL', 'err_code': 'ERROR',
-                                    'err_code_des': '订单未支付'}, fields.get('sign_type'))
+                                    'err_code_des': '订单未支付'}, fields.get('sign_type'), fields['appid'])
         return self._v2_answer({'result_code': 'SUCCESS', 'refund_id': refund['refund_id'],
                                 'out_refund_no': fields['out_refund_no'], 'refund_fee': fields['refund_fee']},
-                               fields.get('sign_type'))
+                               fields.get('sign_type'), fields['appid'])
 
     def _new_refund(self, out_trade_no, out_refund_no, amount):
         with self.lock:
@@ -301,19 +325,30 @@ class Emulator:
                 'Wechatpay-Signature': base64.b64encode(signature).decode(),
                 'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048'}
 
-    def jsapi(self, request):
+    def v3_prepay(self, request):
+        """POST /v3/pay/transactions/<scene>: jsapi and app answer a prepay_id, native a code_url,
+        h5 an h5_url (here: the cashier page)."""
         from localdev.sandbox import json_answer
         refused = self._v3_refused(request)
         if refused:
             return refused
-        body = json.loads(request.body)
-        if (body.get('appid'), body.get('mchid')) != (self.appid, self.mch_id):
+        scene, body = request.path.rsplit('/', 1)[-1], json.loads(request.body)
+        appid = self.app_appid if scene == 'app' else self.appid
+        if (body.get('appid'), body.get('mchid')) != (appid, self.mch_id):
             return json_answer({'code': 'PARAM_ERROR', 'message': 'appid和mch_id不匹配'}, 400)
+        if scene == 'h5' and not (body.get('scene_info') or {}).get('payer_client_ip'):
+            return json_answer({'code': 'PARAM_ERROR', 'message': '缺少参数 scene_info.payer_client_ip'}, 400)
         with self.lock:
             self.orders[body['out_trade_no']] = {
-                'version': 'v3', 'total': body['amount']['total'], 'openid': body['payer']['openid'],
-                'body': body.get('description', ''),
-                'notify_url': body['notify_url'], 'state': 'NOTPAY', 'transaction_id': ''}
+                'version': 'v3', 'total': body['amount']['total'],
+                'openid': (body.get('payer') or {}).get('openid') or _openid(),
+                'body': body.get('description', ''), 'appid': appid, 'trade_type': TRADE_TYPES[scene],
+                'notify_url': body['notify_url'], 'state': 'NOTPAY', 'transaction_id': '',
+                'code_url': _code_url() if scene == 'native' else ''}
+        if scene == 'native':
+            return self._v3_answer({'code_url': self.orders[body['out_trade_no']]['code_url']})
+        if scene == 'h5':
+            return self._v3_answer({'h5_url': f'{self.base_url}{PREFIX}/cashier/{body["out_trade_no"]}'})
         return self._v3_answer({'prepay_id': 'wx' + secrets.token_hex(16)})
 
     def v3_query(self, request):
@@ -347,8 +382,8 @@ class Emulator:
                                 'status': 'PROCESSING', 'amount': {'refund': refund['amount']}})
 
     def _transaction(self, out_trade_no, order):
-        return {'appid': self.appid, 'mchid': self.mch_id, 'out_trade_no': out_trade_no,
-                'transaction_id': order['transaction_id'], 'trade_type': 'JSAPI',
+        return {'appid': order['appid'], 'mchid': self.mch_id, 'out_trade_no': out_trade_no,
+                'transaction_id': order['transaction_id'], 'trade_type': order['trade_type'],
                 'trade_state': order['state'],
                 'success_time': datetime.now(BEIJING).isoformat(timespec='seconds'),
                 'payer': {'openid': order['openid']},
@@ -431,16 +466,17 @@ class Emulator:
 
     def _payment_values(self, out_trade_no, order):
         total = _yuan(order['total'])
-        return [order['paid_at'].strftime('%Y-%m-%d %H:%M:%S'), self.appid, self.mch_id, '0', '',
-                order['transaction_id'], out_trade_no, order['openid'], 'JSAPI', 'SUCCESS', 'OTHERS', 'CNY',
+        return [order['paid_at'].strftime('%Y-%m-%d %H:%M:%S'), order['appid'], self.mch_id, '0', '',
+                order['transaction_id'], out_trade_no, order['openid'], order['trade_type'], 'SUCCESS', 'OTHERS',
+                'CNY',
                 total, '0.00', '0', '0', '0.00', '0.00', '', '', order['body'], '',
                 _yuan(_fee(order['total'])) + '000', FEE_RATE, total, '0.00', '']
 
     def _refund_values(self, refund):
         order, amount = self.orders[refund['out_trade_no']], _yuan(refund['amount'])
-        return [refund['created_at'].strftime('%Y-%m-%d %H:%M:%S'), self.appid, self.mch_id, '0', '',
-                order['transaction_id'], refund['out_trade_no'], order['openid'], 'JSAPI', 'REFUND', 'OTHERS',
-                'CNY', '0.00', '0.00', refund['refund_id'], refund['out_refund_no'], amount, '0.00', 'ORIGINAL',
+        return [refund['created_at'].strftime('%Y-%m-%d %H:%M:%S'), order['appid'], self.mch_id, '0', '',
+                order['transaction_id'], refund['out_trade_no'], order['openid'], order['trade_type'], 'REFUND',
+                'OTHERS', 'CNY', '0.00', '0.00', refund['refund_id'], refund['out_refund_no'], amount, '0.00', 'ORIGINAL',
                 refund['status'], order['body'], '', _yuan(-_fee(refund['amount'])) + '000', FEE_RATE, '0.00',
                 amount, '']
 
@@ -452,9 +488,10 @@ class Emulator:
         order = self.orders.get(out_trade_no)
         if order is None:
             return Answer(404, f'<p>No WeChat Pay sandbox order {html.escape(out_trade_no)}</p>', 'text/html')
+        code_url = f'<p>QR code: <code>{html.escape(order["code_url"])}</code></p>' if order.get('code_url') else ''
         return Answer(200, f'''<!doctype html><title>WeChat Pay sandbox</title>
-<h1>微信支付 sandbox ({order["version"]})</h1>
-<p>Order {html.escape(out_trade_no)}: ¥{order["total"] / 100:.2f}</p>
+<h1>微信支付 sandbox ({order["version"]}, {order["trade_type"]})</h1>
+<p>Order {html.escape(out_trade_no)}: ¥{order["total"] / 100:.2f}</p>{code_url}
 <form method="post"><button>Pay</button></form>
 <form method="post" action="?notify=drop"><button>Pay, but lose the notification</button></form>''', 'text/html')
 
@@ -473,8 +510,8 @@ class Emulator:
         if request.query.get('notify') == 'drop':
             return json_answer({'dropped': order['notify_url'], 'transaction_id': order['transaction_id']})
         if order['version'] == 'v2':
-            fields = {**V2_OK, 'appid': self.appid, 'mch_id': self.mch_id, 'nonce_str': secrets.token_hex(16),
-                      'result_code': 'SUCCESS', 'openid': order['openid'], 'trade_type': 'JSAPI',
+            fields = {**V2_OK, 'appid': order['appid'], 'mch_id': self.mch_id, 'nonce_str': secrets.token_hex(16),
+                      'result_code': 'SUCCESS', 'openid': order['openid'], 'trade_type': order['trade_type'],
                       'bank_type': 'OTHERS', 'total_fee': str(order['total']),
                       'cash_fee': str(order['total']), 'fee_type': 'CNY',
                       'transaction_id': order['transaction_id'], 'out_trade_no': out_trade_no,
@@ -504,7 +541,7 @@ class Emulator:
         if order['version'] == 'v2':
             root = '<root>' + ''.join(f'<{k}><![CDATA[{v}]]></{k}>' for k, v in {
                 **info, 'total_fee': order['total'], 'refund_fee': refund['amount']}.items()) + '</root>'
-            body = to_xml({'return_code': 'SUCCESS', 'appid': self.appid, 'mch_id': self.mch_id,
+            body = to_xml({'return_code': 'SUCCESS', 'appid': order['appid'], 'mch_id': self.mch_id,
                            'nonce_str': secrets.token_hex(16), 'req_info': self._req_info(root)})
             reply = self._post(order['notify_url'], body.encode(), {'Content-Type': 'text/xml'})
         else:

@@ -48,17 +48,23 @@ def orders():
 @click.option('--quantity', type=click.IntRange(min=1), default=1, show_default=True)
 @click.option('--payer', 'payer', multiple=True, metavar='NAME=VALUE',
               help="The payer's fields (repeat it); default: a login the local sandbox accepts.")
+@click.option('--scene', help="The provider's scene (default its first: wechatpay jsapi, alipay app).")
+@click.option('--client-ip', help="The buyer's IP address (WeChat Pay h5 needs it).")
 @click.option('--out-trade-no', help='Your order number (default: Paygate makes one).')
 @click.option('--metadata', multiple=True, metavar='NAME=VALUE', help='Metadata to keep (repeat it).')
 @click.option('--idempotency-key', help='Makes a retried create return the same order.')
 @click.pass_obj
-def orders_create(ctx, provider, product_id, quantity, payer, out_trade_no, metadata, idempotency_key):
+def orders_create(ctx, provider, product_id, quantity, payer, scene, client_ip, out_trade_no, metadata,
+                  idempotency_key):
     """Create an order with the publishable key: POST /orders."""
+    # WeChat Pay's scenes other than jsapi take no payer.
+    sandbox_payer = SANDBOX_PAYERS.get(provider, dict)() if provider != 'wechatpay' or scene in (None, 'jsapi') else {}
     body = {'provider': provider, 'product_id': product_id, 'quantity': quantity,
-            'payer': name_values(payer, '--payer') if payer else SANDBOX_PAYERS.get(provider, dict)(),
+            'payer': name_values(payer, '--payer') if payer else sandbox_payer,
             'metadata': name_values(metadata, '--metadata')}
-    if out_trade_no:
-        body['out_trade_no'] = out_trade_no
+    for name, value in (('scene', scene), ('client_ip', client_ip), ('out_trade_no', out_trade_no)):
+        if value:
+            body[name] = value
     headers = {'Idempotency-Key': idempotency_key} if idempotency_key else None
     show(ctx, ctx.paygate().call('POST', '/orders', body, publishable=True, headers=headers), output.pairs)
 

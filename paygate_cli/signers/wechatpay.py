@@ -8,6 +8,8 @@ under the lower-case hex MD5 of the API key.
 v3, JSON to /notify/wechatpay/v3: the resource is AES-256-GCM under the APIv3
 key; WeChat Pay's private key signs "timestamp\\nnonce\\nbody\\n" (SHA256withRSA)
 into the Wechatpay-* headers, naming its key by Wechatpay-Serial.
+Every scene's notification has the same form; an APP order's carries the
+mobile app's appid (PAYGATE_WECHATPAY_APP_APPID), and trade_type names the scene.
 """
 import base64
 import hashlib
@@ -29,6 +31,8 @@ V2_PATH, V3_PATH = '/notify/wechatpay', '/notify/wechatpay/v3'
 V2_KEY, V3_KEY = 'PAYGATE_WECHATPAY_KEY', 'PAYGATE_WECHATPAY_APIV3_KEY'
 HEADER_PREFIX = 'Wechatpay-'
 V2_SUCCESS = '<return_code><![CDATA[SUCCESS]]></return_code>'
+TRADE_TYPES = {'jsapi': 'JSAPI', 'app': 'APP', 'native': 'NATIVE', 'h5': 'MWEB'}
+V2_SIGN_LENGTHS = {32: 'MD5', 64: 'HMAC-SHA256'}
 
 
 def v2_signed_text(fields):
@@ -47,12 +51,16 @@ def v3_message(timestamp, nonce, body):
 
 
 def version_of(order, options, settings):
-    """The API version the order was made with (its client_params say), unless --version says."""
+    """The API version the order was made with, unless --version says: its client_params' signType
+    (JSAPI) or the form of their sign (APP: hex for v2, RSA Base64 for v3); Native and H5 orders
+    carry no signature, so the stage's version."""
     if options.version:
         return options.version
-    sign_type = order.get('client_params', {}).get('signType')
-    if sign_type:
-        return 'v3' if sign_type == 'RSA' else 'v2'
+    params = order.get('client_params', {})
+    if params.get('signType'):
+        return 'v3' if params['signType'] == 'RSA' else 'v2'
+    if params.get('sign'):
+        return 'v2' if len(params['sign']) in V2_SIGN_LENGTHS else 'v3'
     return settings.get('PAYGATE_WECHATPAY_API_VERSION', 'v3')
 
 
@@ -67,7 +75,9 @@ def build(order, state, settings, options):
 
 def _facts(order, state, settings, options):
     """What both versions say about the payment or the refund."""
-    facts = {'appid': settings.require('PAYGATE_WECHATPAY_APPID'),
+    scene = order.get('scene') or 'jsapi'
+    facts = {'appid': settings.require('PAYGATE_WECHATPAY_APP_APPID' if scene == 'app' else 'PAYGATE_WECHATPAY_APPID'),
+             'trade_type': TRADE_TYPES.get(scene, 'JSAPI'),
              'mch_id': settings.require('PAYGATE_WECHATPAY_MCH_ID'),
              'out_trade_no': order['out_trade_no'], 'total': order['amount'],
              'transaction_id': order.get('provider_trade_no') or '42000' + digits(23),
@@ -81,12 +91,13 @@ def _facts(order, state, settings, options):
 
 
 def _v2_payment(order, facts, settings):
-    client_sign_type = order.get('client_params', {}).get('signType')
+    params = order.get('client_params', {})
+    client_sign_type = params.get('signType') or V2_SIGN_LENGTHS.get(len(params.get('sign', '')))
     sign_type = (client_sign_type if client_sign_type in ('MD5', 'HMAC-SHA256')
                  else settings.get('PAYGATE_WECHATPAY_SIGN_TYPE', 'MD5'))
     fields = {'return_code': 'SUCCESS', 'return_msg': 'OK', 'appid': facts['appid'],
               'mch_id': facts['mch_id'], 'nonce_str': crypto.random_text(32), 'result_code': 'SUCCESS',
-              'openid': facts['openid'], 'trade_type': 'JSAPI', 'bank_type': 'OTHERS',
+              'openid': facts['openid'], 'trade_type': facts['trade_type'], 'bank_type': 'OTHERS',
               'total_fee': str(facts['paid']), 'cash_fee': str(facts['paid']), 'fee_type': 'CNY',
               'transaction_id': facts['transaction_id'], 'out_trade_no': facts['out_trade_no'],
               'time_end': china_time(facts['now'], '%Y%m%d%H%M%S')}
@@ -117,7 +128,7 @@ def _v3(state, facts, settings, options):
     if state == 'paid':
         event_type, summary, kind = 'TRANSACTION.SUCCESS', '支付成功', 'transaction'
         resource = {'mchid': facts['mch_id'], 'appid': facts['appid'], 'out_trade_no': facts['out_trade_no'],
-                    'transaction_id': facts['transaction_id'], 'trade_type': 'JSAPI',
+                    'transaction_id': facts['transaction_id'], 'trade_type': facts['trade_type'],
                     'trade_state': 'SUCCESS', 'trade_state_desc': '支付成功', 'bank_type': 'OTHERS',
                     'attach': '', 'success_time': _rfc3339(facts['now']),
                     'payer': {'openid': facts['openid']},

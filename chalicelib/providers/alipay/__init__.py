@@ -1,8 +1,12 @@
-"""Alipay APP payment (alipay.trade.app.pay), docs/providers/alipay.md.
+"""Alipay: APP, mobile web (WAP) and QR code payments, docs/providers/alipay.md.
 
-Create: no call to Alipay; the app gets a signed order string for the Alipay
-client SDK. Query / close / refund: signed gateway calls whose answers are
-verified over their raw response text. The daily trade bill is bill.py.
+Create, by scene: `app` (alipay.trade.app.pay) and `wap` (alipay.trade.wap.pay)
+make no call to Alipay: the app gets a signed order string for the Alipay
+client SDK, the mobile browser a signed URL of Alipay's cashier; `qr`
+(alipay.trade.precreate, 当面付) asks Alipay for the QR code the buyer scans,
+in a signed call whose answer is verified. Query / close / refund: signed
+gateway calls whose answers are verified over their raw response text. One
+app serves every scene. The daily trade bill is bill.py.
 
 Modules: sign (what is signed, URL encoding), gateway (requests and
 answers), responses (raw answer parsing and verification), notify (its
@@ -13,32 +17,51 @@ from chalicelib import clock, money, settings
 from chalicelib.errors import ProviderError
 from chalicelib.providers.alipay import gateway, notify
 from chalicelib.providers.contract import (CLOSED, PAID, Billable, Closable, Created, Notification,
-                                           Queryable, Refundable, RefundResult, TradeNoRule)
+                                           Queryable, Refundable, RefundResult, Scene, TradeNoRule)
 
 NAME = gateway.NAME
 # 商户订单号: 64个字符以内，仅支持字母、数字、下划线 (alipay.trade.app.pay).
 OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_]{1,64}', '1-64 letters, digits or _')
 CAPABILITIES = (Closable, Refundable, Queryable, Billable)
-PRODUCT_CODE = 'QUICK_MSECURITY_PAY'
+APP, WAP, QR = 'app', 'wap', 'qr'
+SCENES = (Scene(APP), Scene(WAP, urls=('return_url', 'quit_url')), Scene(QR))
+PRODUCT_CODES = {APP: 'QUICK_MSECURITY_PAY', WAP: 'QUICK_WAP_WAY', QR: 'FACE_TO_FACE_PAYMENT'}
 TRADE_NOT_EXIST = 'ACQ.TRADE_NOT_EXIST'
 REFUND_SUCCESS = 'REFUND_SUCCESS'
 
 
-def validate_payer(payer):
-    """Alipay needs nothing about the payer: the buyer logs in inside the Alipay app."""
+def validate_payer(payer, scene):
+    """Alipay needs nothing about the payer: the buyer logs in to Alipay."""
     return {}
 
 
 def create(order, product, payer):
+    scene, notify_url = order['scene'], settings.get().notify_url(NAME)
     biz_content = {
         'out_trade_no': order['out_trade_no'],
         'total_amount': money.yuan_from_fen(order['amount']),
         'subject': product.name if order['quantity'] == 1 else f'{product.name} x{order["quantity"]}',
-        'product_code': PRODUCT_CODE,
-        'time_expire': gateway.china_time(clock.parse_rfc3339(order['expires_at'])),
+        'product_code': PRODUCT_CODES[scene],
     }
-    order_string = gateway.order_string(biz_content, settings.get().notify_url(NAME))
-    return Created(client_params={'order_string': order_string})
+    expires_at = clock.parse_rfc3339(order['expires_at'])
+    if scene == QR:
+        biz_content['timeout_express'] = f'{max(1, int((expires_at - clock.now()).total_seconds() // 60))}m'
+        return Created(client_params={'qr_code': _precreated(order, biz_content, notify_url)})
+    biz_content['time_expire'] = gateway.china_time(expires_at)
+    if scene == WAP:
+        quit_url = order.get('quit_url') or order.get('return_url')
+        if quit_url:
+            biz_content['quit_url'] = quit_url
+        return Created(client_params={'pay_url': gateway.pay_url(biz_content, notify_url, order.get('return_url'))})
+    return Created(client_params={'order_string': gateway.order_string(biz_content, notify_url)})
+
+
+def _precreated(order, biz_content, notify_url):
+    """The QR code Alipay's precreate answers for the order (its answer verified)."""
+    data = _ours(gateway.call('alipay.trade.precreate', biz_content, notify_url=notify_url), order)
+    if not data.get('qr_code'):
+        raise ProviderError('alipay.trade.precreate answered without qr_code')
+    return data['qr_code']
 
 
 def query(order):

@@ -44,10 +44,21 @@ def order_string(biz_content, notify_url):
     return sign.signed_query(params, config().app_private_key.value)
 
 
-def call(method, biz_content):
-    """POST one API call to the gateway; return its verified responses.Answer."""
+def pay_url(biz_content, notify_url, return_url=None):
+    """The signed `alipay.trade.wap.pay` request as the URL the buyer's browser opens (a GET of the
+    gateway): Alipay's mobile cashier."""
     alipay = config()
-    body = sign.signed_query(request_params(method, biz_content), alipay.app_private_key.value)
+    params = request_params('alipay.trade.wap.pay', biz_content, notify_url=notify_url,
+                            return_url=return_url or '')
+    separator = '&' if '?' in alipay.gateway_url else '?'
+    return alipay.gateway_url + separator + sign.signed_query(params, alipay.app_private_key.value)
+
+
+def call(method, biz_content, **extra):
+    """POST one API call (`extra`: common parameters such as notify_url) to the gateway; return its
+    verified responses.Answer."""
+    alipay = config()
+    body = sign.signed_query(request_params(method, biz_content, **extra), alipay.app_private_key.value)
     reply = outbound.request('POST', alipay.gateway_url, data=body.encode('ascii'),
                              headers={'Content-Type': FORM})
     if reply.status_code != 200:

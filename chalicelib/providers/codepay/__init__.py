@@ -13,12 +13,14 @@ from urllib.parse import urlencode
 from chalicelib import clock, money, outbound, settings
 from chalicelib.errors import ProviderError
 from chalicelib.providers.codepay import sign
-from chalicelib.providers.contract import Created, InvalidPayer, TradeNoRule
+from chalicelib.providers.contract import Created, InvalidPayer, Scene, TradeNoRule
 
 NAME = 'codepay'
 # pay_id: '云端限制字符长度为100' (official demo), letters and digits advised.
 OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_-]{1,100}', '1-100 letters, digits, _ or -')
 CAPABILITIES = ()
+# The buyer scans a QR code.
+SCENES = (Scene('qr'),)
 CHANNELS = {'alipay': '1', 'qq': '2', 'wechat': '3'}
 MAX_QR_SECONDS = 86400
 
@@ -28,7 +30,7 @@ def config():
     return settings.get().provider(NAME)
 
 
-def validate_payer(payer):
+def validate_payer(payer, scene):
     """Codepay needs only the channel the buyer pays with; nothing about the payer is kept."""
     if payer.get('channel') not in CHANNELS:
         raise InvalidPayer('payer.channel must be one of alipay, qq, wechat', 'payer.channel')

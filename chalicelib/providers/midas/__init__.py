@@ -13,15 +13,21 @@ import re
 
 from chalicelib import money
 from chalicelib.errors import ProviderError
-from chalicelib.providers.contract import Closable, Created, NotSupported, Refundable, RefundResult, TradeNoRule
+from chalicelib.providers.contract import (Closable, Created, NotSupported, Refundable, RefundResult, Scene,
+                                           TradeNoRule)
 from chalicelib.providers.midas import api, coins
 from chalicelib.providers.midas.common import COINS, ITEM, NAME, login, token_lookup, validate_payer
 
 # The contract's functions (validate_payer comes from common, which every Midas module shares).
-__all__ = ('NAME', 'OUT_TRADE_NO', 'CAPABILITIES', 'validate_payer', 'create', 'check_refund', 'refund', 'close')
+__all__ = ('NAME', 'OUT_TRADE_NO', 'CAPABILITIES', 'SCENES', 'validate_payer', 'create', 'check_refund', 'refund',
+           'close')
 # Sent as app_metadata and echoed at the head of appmeta, whose fields Tencent separates with '*'.
 OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_-]{1,64}', '1-64 letters, digits, _ or -')
 CAPABILITIES = (Closable, Refundable)
+# Inside the game (YSDK), item purchases and coin payments alike.
+SCENES = (Scene('app'),)
+
+
 def create(order, product, payer):
     """buy_goods_m for the order; the client gets token + url_params."""
     payitem = payitem_for(product, order['quantity'])

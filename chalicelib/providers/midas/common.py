@@ -42,7 +42,7 @@ def _field(payer, name, default=None):
     return value
 
 
-def validate_payer(payer):
+def validate_payer(payer, scene):
     """Keep only openid, zoneid, pf and login_type: never the openkey or pfkey."""
     full = login(payer)
     return {name: full[name] for name in STORED_FIELDS}

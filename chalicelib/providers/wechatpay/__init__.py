@@ -1,5 +1,10 @@
-"""WeChat Pay for Mini Programs: API v2 (XML) and v3 (JSON), chosen per configuration
-(docs/providers/wechatpay.md).
+"""WeChat Pay: API v2 (XML) and v3 (JSON), chosen per configuration (docs/providers/wechatpay.md).
+
+Scenes: `jsapi` (a mini program's wx.requestPayment), `app` (a mobile app's
+WeChat SDK, with the open-platform app's appid), `native` (a QR code the
+buyer scans), `h5` (a mobile browser outside WeChat; API v3 only). Each order
+records the appid it was made with (`provider_data.appid`); a notification is
+applied only to an order of the appid it carries.
 
 New orders use PAYGATE_WECHATPAY_API_VERSION; each order records its version
 (`provider_data.api_version`), and query / close / refund follow the order.
@@ -7,8 +12,9 @@ Notifications arrive on two routes, each with its own module:
 /notify/wechatpay (v2 XML, payments and refunds: notify_v2) and
 /notify/wechatpay/v3 (v3 JSON: notify_v3).
 
-The payer is `{"openid"}` or `{"js_code"}` (exchanged through jscode2session
-when the order is created); only the openid is kept.
+In the `jsapi` scene the payer is `{"openid"}` or `{"js_code"}` (exchanged
+through jscode2session when the order is created); only the openid is kept.
+The other scenes take no payer.
 Modules: sign (both versions' signatures), crypto (their ciphers), v2 and v3
 (the API clients), notify_v2 and notify_v3, login, clientcert, xmlfields, bill.
 """
@@ -19,14 +25,16 @@ from datetime import timedelta
 
 from chalicelib import clock
 from chalicelib.errors import ProviderError
-from chalicelib.providers.contract import (Billable, Closable, InvalidPayer, KeyRefreshing, NotYet,
-                                           Queryable, Refundable, TradeNoRule)
+from chalicelib.providers.contract import (Billable, Closable, InvalidPayer, KeyRefreshing, NotSupported,
+                                           NotYet, Queryable, Refundable, Scene, TradeNoRule)
 from chalicelib.providers.wechatpay import common
 
 NAME = common.NAME
 # 商户订单号: 6-32个字符内，只能是数字、大小写字母_-|* (v2 unifiedorder, v3 JSAPI).
 OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_\-|*]{6,32}', '6-32 letters, digits, _, -, | or *')
 CAPABILITIES = (Closable, Refundable, Queryable, Billable, KeyRefreshing)
+SCENES = (Scene(common.JSAPI), Scene(common.APP), Scene(common.NATIVE),
+          Scene(common.H5, client_ip=True, urls=('return_url',)))
 # WeChat Pay documents that an order may be closed only 5 minutes after it was made.
 CLOSE_AFTER = timedelta(minutes=5)
 log = logging.getLogger('paygate.wechatpay')
@@ -44,8 +52,14 @@ def _for(order):
     return _api(order.get('provider_data', {}).get('api_version', 'v2'))
 
 
-def validate_payer(payer):
-    """`openid` or `js_code`, exactly one; the openid is kept, a js_code never is."""
+def validate_payer(payer, scene):
+    """jsapi: `openid` or `js_code`, exactly one; the openid is kept, a js_code never is.
+    The other scenes take no payer, and need their settings."""
+    if scene != common.JSAPI:
+        _check_enabled(scene)
+        if payer:
+            raise InvalidPayer(f'scene {scene} takes no payer; leave payer out')
+        return {}
     given = [name for name in ('openid', 'js_code') if payer.get(name)]
     if len(given) != 1:
         raise InvalidPayer('payer needs exactly one of openid or js_code')
@@ -55,7 +69,18 @@ def validate_payer(payer):
     return {'openid': payer['openid']} if given == ['openid'] else {}
 
 
+def _check_enabled(scene):
+    config = common.config()
+    if scene == common.APP and not config.app_appid:
+        raise NotSupported('not_supported', 'scene app needs PAYGATE_WECHATPAY_APP_APPID (the mobile app\'s '
+                                            'appid from the WeChat open platform)', 'scene')
+    if scene == common.H5 and config.api_version != 'v3':
+        raise NotSupported('not_supported', 'scene h5 needs API v3 (PAYGATE_WECHATPAY_API_VERSION v3)', 'scene')
+
+
 def create(order, product, payer):
+    if order['scene'] != common.JSAPI:
+        return _api(common.config().api_version).create(order, product, None)
     from chalicelib.providers.wechatpay import login
     openid = payer.get('openid') or login.openid(payer['js_code'])
     created = _api(common.config().api_version).create(order, product, openid)

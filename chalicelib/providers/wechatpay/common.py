@@ -2,17 +2,50 @@
 import re
 import secrets
 from datetime import timedelta, timezone
+from urllib.parse import quote
 
 from chalicelib import clock, settings
-from chalicelib.providers.contract import NOTHING, Notification, Rejected
+from chalicelib.providers.contract import NOTHING, Expect, Notification, Rejected
 
 NAME = 'wechatpay'
+# The scenes: a mini program (wx.requestPayment), a mobile app (the WeChat SDK's PayReq), a QR code the
+# buyer scans (Native), a mobile browser outside WeChat (H5).
+JSAPI, APP, NATIVE, H5 = 'jsapi', 'app', 'native', 'h5'
 BEIJING = timezone(timedelta(hours=8), 'CST')
 CERT_SERIAL = re.compile(r'\A[0-9A-Fa-f]{1,64}\Z')
 
 
 def config():
     return settings.get().provider(NAME)
+
+
+def appid_for(scene):
+    """The appid an order of `scene` is made with: the mobile app's for APP, else the mini program's."""
+    wechatpay = config()
+    return wechatpay.app_appid if scene == APP else wechatpay.appid
+
+
+def appid_of(order):
+    """The appid `order` was made with (an order from before scenes: the mini program's)."""
+    return (order.get('provider_data') or {}).get('appid') or config().appid
+
+
+def made_with(appid, appids):
+    """The fact a notification carrying `appid` needs of its order: made with that appid. An order
+    from before scenes keeps none; it was made with the mini program's appid (`appids[0]`)."""
+    return (Expect('appid', appid, Rejected.MERCHANT, or_absent=appid == appids[0]),)
+
+
+def our_appids(wechatpay):
+    """Every appid of ours a notification may carry."""
+    return tuple(appid for appid in (wechatpay.appid, wechatpay.app_appid) if appid)
+
+
+def with_redirect(h5_url, return_url):
+    """An H5 payment URL that sends the buyer to `return_url` afterwards (its `redirect_url`)."""
+    if not return_url:
+        return h5_url
+    return f'{h5_url}{"&" if "?" in h5_url else "?"}redirect_url={quote(return_url, safe="")}'
 
 
 def nonce():

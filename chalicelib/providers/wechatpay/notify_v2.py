@@ -7,11 +7,11 @@ carry no signature: their `req_info` is encrypted with a key derived from the
 API key, and only WeChat Pay can produce one that decrypts. Answers: the XML
 SUCCESS reply, or FAIL with a reason.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chalicelib import money
-from chalicelib.providers.contract import (NOTHING, PAID, REFUND_FAILED, REFUNDED, Notification, Rejected,
-                                           Reply)
+from chalicelib.providers.contract import (NOTHING, PAID, REFUND_FAILED, REFUNDED, Notification,
+                                           Rejected, Reply)
 from chalicelib.providers.wechatpay import common, crypto, sign, xmlfields
 
 NAME = common.NAME
@@ -29,13 +29,14 @@ REASONS = {Rejected.SIGNATURE: 'invalid signature', Rejected.MALFORMED: 'malform
 class Keys:
     key: str
     sign_type: str
-    appid: str
+    appids: tuple
     mch_id: str
 
 
 def notification_keys(inbound):
     config = common.config()
-    return Keys(config.key.value if config.key else None, config.sign_type, config.appid, config.mch_id)
+    return Keys(config.key.value if config.key else None, config.sign_type, common.our_appids(config),
+                config.mch_id)
 
 
 def failure(rejected):
@@ -58,15 +59,15 @@ def parse_notification(inbound, keys, now):
     if sign.v2_signed_with(fields, keys.key, keys.sign_type) is None:
         raise Rejected(Rejected.SIGNATURE, f'bad sign for out_trade_no {fields.get("out_trade_no")}')
     _check_merchant(fields, keys)
-    return _payment(fields)
+    return _payment(fields, keys)
 
 
 def _check_merchant(fields, keys):
-    if fields.get('appid') != keys.appid or fields.get('mch_id') != keys.mch_id:
+    if fields.get('appid') not in keys.appids or fields.get('mch_id') != keys.mch_id:
         raise Rejected(Rejected.MERCHANT, f'appid {fields.get("appid")!r} / mch_id {fields.get("mch_id")!r}')
 
 
-def _payment(fields):
+def _payment(fields, keys):
     out_trade_no, transaction_id = fields.get('out_trade_no', ''), fields.get('transaction_id', '')
     if fields.get('result_code') != 'SUCCESS':
         return Notification(event_id=f'result:{out_trade_no}:{fields.get("nonce_str", "")}', kind=NOTHING,
@@ -76,7 +77,8 @@ def _payment(fields):
     if not transaction_id:
         raise Rejected(Rejected.MALFORMED, 'transaction_id is missing')
     return Notification(event_id=transaction_id, kind=PAID, out_trade_no=out_trade_no,
-                        amount=_fen(fields, 'total_fee'), provider_trade_no=transaction_id)
+                        amount=_fen(fields, 'total_fee'), provider_trade_no=transaction_id,
+                        expected=common.made_with(fields['appid'], keys.appids))
 
 
 def _refund(fields, keys):
@@ -84,7 +86,8 @@ def _refund(fields, keys):
         info = xmlfields.parse(crypto.decrypt_refund_info(keys.key, fields['req_info']), root='root')
     except (crypto.CryptoError, xmlfields.XMLError) as exc:
         raise Rejected(Rejected.SIGNATURE, f'req_info does not decrypt with our key: {exc}') from None
-    return common.refund_notification(info, REFUND_KINDS, _fen(info, 'total_fee'), _fen(info, 'refund_fee'))
+    note = common.refund_notification(info, REFUND_KINDS, _fen(info, 'total_fee'), _fen(info, 'refund_fee'))
+    return replace(note, expected=common.made_with(fields['appid'], keys.appids))
 
 
 def _fen(fields, name):

@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 
 from chalicelib import clock
-from chalicelib.providers.contract import (NOTHING, PAID, REFUND_FAILED, REFUNDED, Notification, Rejected,
-                                           Reply)
+from chalicelib.providers.contract import (NOTHING, PAID, REFUND_FAILED, REFUNDED, Notification,
+                                           Rejected, Reply)
 from chalicelib.providers.wechatpay import common, crypto, sign, v3
 
 NAME = common.NAME
@@ -23,7 +23,7 @@ REFUND_KINDS = {'SUCCESS': REFUNDED, 'CLOSED': REFUND_FAILED}
 class Keys:
     apiv3_key: str
     mch_id: str
-    appid: str
+    appids: tuple
     verify_key: str
 
 
@@ -31,9 +31,9 @@ def notification_keys(inbound):
     """The APIv3 key, our ids, and the key for the Wechatpay-Serial the notification names."""
     config = common.config()
     if config.apiv3_key is None:
-        return Keys(None, config.mch_id, config.appid, None)
+        return Keys(None, config.mch_id, common.our_appids(config), None)
     verify_key = v3.key_for(sign.v3_serial(inbound.headers), clock.now())
-    return Keys(config.apiv3_key.value, config.mch_id, config.appid, verify_key)
+    return Keys(config.apiv3_key.value, config.mch_id, common.our_appids(config), verify_key)
 
 
 def failure(rejected):
@@ -55,7 +55,7 @@ def parse_notification(inbound, keys, now):
     _check_merchant(resource, keys)
     event_type = str(body.get('event_type', ''))
     if event_type == 'TRANSACTION.SUCCESS':
-        return _payment(resource)
+        return _payment(resource, keys)
     if event_type.startswith('REFUND.'):
         return _refund(resource)
     return Notification(event_id=str(body.get('id', '')), kind=NOTHING,
@@ -63,13 +63,13 @@ def parse_notification(inbound, keys, now):
 
 
 def _check_merchant(resource, keys):
-    """mchid always; appid where the resource has one (refund resources do not)."""
-    if resource.get('mchid') != keys.mch_id or resource.get('appid', keys.appid) != keys.appid:
+    """mchid always; appid (one of ours) where the resource has one (refund resources do not)."""
+    if resource.get('mchid') != keys.mch_id or ('appid' in resource and resource['appid'] not in keys.appids):
         raise Rejected(Rejected.MERCHANT,
                        f'mchid {resource.get("mchid")!r} / appid {resource.get("appid")!r}')
 
 
-def _payment(resource):
+def _payment(resource, keys):
     transaction_id = str(resource.get('transaction_id') or '')
     if 'appid' not in resource:
         raise Rejected(Rejected.MERCHANT, 'transaction without appid')
@@ -78,7 +78,8 @@ def _payment(resource):
                        f'TRANSACTION.SUCCESS with trade_state {resource.get("trade_state")!r}')
     return Notification(event_id=transaction_id, kind=PAID,
                         out_trade_no=str(resource.get('out_trade_no', '')),
-                        amount=_fen(resource, 'total'), provider_trade_no=transaction_id)
+                        amount=_fen(resource, 'total'), provider_trade_no=transaction_id,
+                        expected=common.made_with(resource['appid'], keys.appids))
 
 
 def _refund(resource):

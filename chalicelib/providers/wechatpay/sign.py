@@ -8,6 +8,9 @@ the same way into `paySign`.
 v3 (JSON): requests carry WECHATPAY2-SHA256-RSA2048 over
 `METHOD\\nPATH?QUERY\\ntimestamp\\nnonce\\nbody\\n` with the merchant's API
 key; wx.requestPayment signs `appId\\ntimeStamp\\nnonceStr\\npackage\\n`.
+The WeChat SDK's PayReq (APP orders) signs appid, partnerid, prepayid,
+package, noncestr and timestamp like any v2 request (same sign type as the
+order), or with v3 RSA over `appid\\ntimestamp\\nnoncestr\\nprepayid\\n`.
 WeChat Pay signs replies and notifications over `timestamp\\nnonce\\nbody\\n`
 with its public key or a platform certificate named by Wechatpay-Serial;
 signatures starting WECHATPAY/SIGNTEST/ are probes that must fail.
@@ -57,6 +60,24 @@ def v2_pay_params(appid, prepay_id, key, sign_type, timestamp, nonce):
     params = {'appId': appid, 'timeStamp': timestamp, 'nonceStr': nonce,
               'package': f'prepay_id={prepay_id}', 'signType': sign_type}
     return {**params, 'paySign': v2_sign(params, key, sign_type)}
+
+
+def v2_app_params(appid, mchid, prepay_id, key, sign_type, timestamp, nonce):
+    """The WeChat SDK's PayReq for an APP order (v2): the six fields, signed like a v2 request."""
+    params = _app_fields(appid, mchid, prepay_id, timestamp, nonce)
+    return {**params, 'sign': v2_sign(params, key, sign_type)}
+
+
+def v3_app_params(appid, mchid, prepay_id, private_key, timestamp, nonce):
+    """The WeChat SDK's PayReq for an APP order (v3): RSA over appid, timestamp, noncestr and
+    prepayid (one per line)."""
+    signature = rsa.sign_sha256(private_key, f'{appid}\n{timestamp}\n{nonce}\n{prepay_id}\n')
+    return {**_app_fields(appid, mchid, prepay_id, timestamp, nonce), 'sign': signature}
+
+
+def _app_fields(appid, mchid, prepay_id, timestamp, nonce):
+    return {'appid': appid, 'partnerid': mchid, 'prepayid': prepay_id, 'package': 'Sign=WXPay',
+            'noncestr': nonce, 'timestamp': timestamp}
 
 
 def v3_authorization(method, url, body, mchid, serial_no, private_key, timestamp, nonce):

@@ -1,8 +1,9 @@
 """WeChat Pay API v2 client (XML; MD5 or HMAC-SHA256 with the API key), docs/providers/wechatpay.md.
 
-Requests: unifiedorder (JSAPI), orderquery, closeorder, refund (client
-certificate); downloadbill goes through `post` (wechatpay/bill.py). Every
-reply's `return_code`, `sign`, `appid` and `mch_id` are checked before
+Requests: unifiedorder (JSAPI, APP, NATIVE), orderquery, closeorder, refund
+(client certificate); downloadbill goes through `post` (wechatpay/bill.py).
+An order's calls carry the appid it was made with (the mobile app's for APP).
+Every reply's `return_code`, `sign`, `appid` and `mch_id` are checked before
 anything in it is believed.
 """
 from chalicelib import money, outbound, settings
@@ -12,33 +13,49 @@ from chalicelib.providers.wechatpay import common, sign, xmlfields
 
 RETRYABLE = frozenset({'SYSTEMERROR', 'BIZERR_NEED_RETRY', 'FREQUENCY_LIMITED', 'USERPAYING'})
 BODY_BYTES = 128
+TRADE_TYPES = {common.JSAPI: 'JSAPI', common.APP: 'APP', common.NATIVE: 'NATIVE'}
+PRODUCT_ID_LENGTH = 32
 
 
 def create(order, product, openid):
-    config = common.config()
-    fields = _call('/pay/unifiedorder', {
+    """unifiedorder with the scene's trade_type: what the client pays with."""
+    config, scene = common.config(), order['scene']
+    appid = common.appid_for(scene)
+    params = {
         'body': _truncate(product.name, BODY_BYTES),
         'out_trade_no': order['out_trade_no'],
         'total_fee': str(order['amount']),
         'spbill_create_ip': order.get('client_ip') or '127.0.0.1',
         'notify_url': settings.get().notify_url(common.NAME),
-        'trade_type': 'JSAPI',
-        'openid': openid,
+        'trade_type': TRADE_TYPES[scene],
         'time_expire': common.beijing(order['expires_at']).strftime('%Y%m%d%H%M%S'),
-    })
+    }
+    if scene == common.JSAPI:
+        params['openid'] = openid
+    if scene == common.NATIVE:
+        params['product_id'] = product.id[:PRODUCT_ID_LENGTH]
+    fields = _call('/pay/unifiedorder', params, appid=appid)
     _require_success(fields)
-    if not fields.get('prepay_id'):
-        raise ProviderError('unifiedorder reply without prepay_id')
-    params = sign.v2_pay_params(config.appid, fields['prepay_id'], config.key.value, config.sign_type,
-                                common.timestamp(), common.nonce())
-    return Created(client_params=params,
-                   provider_data={'api_version': 'v2', 'sign_type': config.sign_type,
-                                  'prepay_id': fields['prepay_id']})
+    kept = {'api_version': 'v2', 'sign_type': config.sign_type, 'appid': appid}
+    if scene == common.NATIVE:
+        return Created(client_params={'code_url': _given(fields, 'code_url')}, provider_data=kept)
+    prepay_id = _given(fields, 'prepay_id')
+    key, timestamp, nonce = config.key.value, common.timestamp(), common.nonce()
+    params = (sign.v2_app_params(appid, config.mch_id, prepay_id, key, config.sign_type, timestamp, nonce)
+              if scene == common.APP
+              else sign.v2_pay_params(appid, prepay_id, key, config.sign_type, timestamp, nonce))
+    return Created(client_params=params, provider_data={**kept, 'prepay_id': prepay_id})
+
+
+def _given(fields, name):
+    if not fields.get(name):
+        raise ProviderError(f'unifiedorder reply without {name}')
+    return fields[name]
 
 
 def query(order):
     """The order's payment as a Notification, or None while it is unpaid."""
-    fields = _call('/pay/orderquery', {'out_trade_no': order['out_trade_no']})
+    fields = _call('/pay/orderquery', {'out_trade_no': order['out_trade_no']}, appid=common.appid_of(order))
     if fields.get('result_code') != 'SUCCESS' and fields.get('err_code') == 'ORDERNOTEXIST':
         return None
     _require_success(fields)
@@ -56,7 +73,7 @@ def query(order):
 
 
 def close(order):
-    fields = _call('/pay/closeorder', {'out_trade_no': order['out_trade_no']})
+    fields = _call('/pay/closeorder', {'out_trade_no': order['out_trade_no']}, appid=common.appid_of(order))
     if fields.get('result_code') != 'SUCCESS' and fields.get('err_code') == 'ORDERCLOSED':
         return
     _require_success(fields)
@@ -70,13 +87,14 @@ def refund(order, refund):
               'notify_url': settings.get().notify_url(common.NAME)}
     if refund.get('reason'):
         params['refund_desc'] = refund['reason'][:80]
-    fields = _call('/secapi/pay/refund', params, cert=clientcert.path())
+    fields = _call('/secapi/pay/refund', params, cert=clientcert.path(), appid=common.appid_of(order))
     _require_success(fields)
     return RefundResult(succeeded=False, provider_refund_id=fields.get('refund_id', ''))
 
 
-def post(path, params, cert=None):
-    """POST a signed request and return the reply as received.
+def post(path, params, cert=None, appid=None):
+    """POST a signed request (as the mini program's appid unless `appid` says) and return the reply
+    as received.
 
     For downloadbill, whose success is the bill file itself (neither XML nor
     signed); every other call goes through _call.
@@ -85,7 +103,7 @@ def post(path, params, cert=None):
     if config.key is None:
         raise ProviderError('PAYGATE_WECHATPAY_KEY is not configured (needed for API v2)')
     key, sign_type = config.key.value, config.sign_type
-    request = {'appid': config.appid, 'mch_id': config.mch_id, 'nonce_str': common.nonce(),
+    request = {'appid': appid or config.appid, 'mch_id': config.mch_id, 'nonce_str': common.nonce(),
                'sign_type': sign_type, **params}
     request['sign'] = sign.v2_sign(request, key, sign_type)
     return outbound.request('POST', config.base_url + path, cert=cert,
@@ -93,9 +111,10 @@ def post(path, params, cert=None):
                             headers={'Content-Type': 'text/xml; charset=utf-8'})
 
 
-def _call(path, params, cert=None):
+def _call(path, params, cert=None, appid=None):
     """POST a signed request; return the reply's fields once its signature and ids check out."""
-    reply = post(path, params, cert)
+    appid = appid or common.config().appid
+    reply = post(path, params, cert, appid)
     config = common.config()
     key, sign_type = config.key.value, config.sign_type
     try:
@@ -108,7 +127,7 @@ def _call(path, params, cert=None):
                             code='return_code')
     if not sign.v2_verify(fields, key, sign_type):
         raise ProviderError(f'{path}: reply signature does not verify', code='signature')
-    if (fields.get('appid'), fields.get('mch_id')) != (config.appid, config.mch_id):
+    if (fields.get('appid'), fields.get('mch_id')) != (appid, config.mch_id):
         raise ProviderError(f'{path}: reply for another appid / mch_id', code='merchant')
     return fields
 

@@ -38,23 +38,43 @@ def decrypt(resource, apiv3_key):
 
 
 def create(order, product, openid):
-    config = common.config()
-    reply = _call('POST', '/v3/pay/transactions/jsapi', {
-        'appid': config.appid,
+    """POST /v3/pay/transactions/<scene> (jsapi, app, native, h5): what the client pays with."""
+    config, scene = common.config(), order['scene']
+    appid = common.appid_for(scene)
+    body = {
+        'appid': appid,
         'mchid': config.mch_id,
         'description': product.name[:127],
         'out_trade_no': order['out_trade_no'],
         'time_expire': common.beijing(order['expires_at']).isoformat(),
         'notify_url': settings.get().notify_url(NOTIFY_ROUTE),
         'amount': {'total': order['amount'], 'currency': 'CNY'},
-        'payer': {'openid': openid},
-    })
-    prepay_id = reply.get('prepay_id')
-    if not prepay_id:
-        raise ProviderError('jsapi prepay reply without prepay_id')
-    params = sign.v3_pay_params(config.appid, prepay_id, config.private_key.value,
-                                common.timestamp(), common.nonce())
-    return Created(client_params=params, provider_data={'api_version': 'v3', 'prepay_id': prepay_id})
+    }
+    if scene == common.JSAPI:
+        body['payer'] = {'openid': openid}
+    if scene == common.H5:
+        body['scene_info'] = {'payer_client_ip': order['client_ip'], 'h5_info': {'type': 'Wap'}}
+    reply = _call('POST', f'/v3/pay/transactions/{scene}', body)
+    if scene == common.NATIVE:
+        return _created({'code_url': _given(reply, scene, 'code_url')}, appid)
+    if scene == common.H5:
+        return _created({'h5_url': common.with_redirect(_given(reply, scene, 'h5_url'), order.get('return_url'))},
+                        appid)
+    prepay_id = _given(reply, scene, 'prepay_id')
+    key, timestamp, nonce = config.private_key.value, common.timestamp(), common.nonce()
+    params = (sign.v3_app_params(appid, config.mch_id, prepay_id, key, timestamp, nonce) if scene == common.APP
+              else sign.v3_pay_params(appid, prepay_id, key, timestamp, nonce))
+    return _created(params, appid, prepay_id=prepay_id)
+
+
+def _created(client_params, appid, **kept):
+    return Created(client_params=client_params, provider_data={'api_version': 'v3', 'appid': appid, **kept})
+
+
+def _given(reply, scene, name):
+    if not reply.get(name):
+        raise ProviderError(f'{scene} prepay reply without {name}')
+    return reply[name]
 
 
 def query(order):
@@ -69,8 +89,9 @@ def query(order):
         raise
     if reply.get('trade_state') not in ('SUCCESS', 'REFUND'):
         return None
-    if (reply.get('out_trade_no'), reply.get('mchid')) != (order['out_trade_no'], config.mch_id):
-        raise ProviderError('query answered for another order or merchant')
+    if (reply.get('out_trade_no'), reply.get('mchid'), reply.get('appid')) != (
+            order['out_trade_no'], config.mch_id, common.appid_of(order)):
+        raise ProviderError('query answered for another order, merchant or appid')
     return Notification(event_id=f'query:{reply.get("transaction_id", "")}', kind=PAID,
                         out_trade_no=order['out_trade_no'], amount=_total(reply),
                         provider_trade_no=reply.get('transaction_id', ''))
