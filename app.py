@@ -30,6 +30,11 @@ def _handlers():
     return handlers
 
 
+@app.route('/', methods=['GET'], content_types=ANY)
+def index():
+    return _handlers().index(app.current_request)
+
+
 @app.route('/orders', methods=['POST'], content_types=ANY)
 def create_order():
     return _handlers().create_order(app.current_request)

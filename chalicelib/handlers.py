@@ -10,6 +10,13 @@ log = logging.getLogger('paygate.handlers')
 
 
 @web.api
+def index(request):
+    """GET /: which Paygate this is; no credential."""
+    from chalicelib import about
+    return web.json_response(200, about.index())
+
+
+@web.api
 def create_order(request):
     auth.require(request.headers, auth.PUBLISHABLE)
     body = web.json_body(request)

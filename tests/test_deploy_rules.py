@@ -24,6 +24,7 @@ def stage_env(stage_name):
 
 
 @pytest.mark.parametrize('method, path, function', [
+    ('GET', '/', 'orders'),
     ('POST', '/orders', 'orders'),
     ('GET', '/orders/{order_id}', 'orders'),
     ('POST', '/orders/{order_id}/close', 'admin'),

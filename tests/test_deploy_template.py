@@ -71,6 +71,7 @@ EXPECTED = {
 # Every route the app has today: (method, path) -> the function's logical id. Routes added
 # later are held to the rules by expected_route_function.
 TODAY = {
+    ('GET', '/'): 'APIHandler',
     ('POST', '/orders'): 'APIHandler',
     ('GET', '/orders/{order_id}'): 'APIHandler',
     ('POST', '/orders/{order_id}/close'): 'Admin',
@@ -184,7 +185,7 @@ def expected_route_function(method, path):
         return f'notify_{m.group(1)}'
     if re.fullmatch(r'/events(/.*)?', path) or re.fullmatch(r'/orders/\{\w+\}/(close|refunds)', path):
         return 'admin'
-    if (method, path) in {('POST', '/orders'), ('GET', '/orders/{order_id}')}:
+    if (method, path) in {('GET', '/'), ('POST', '/orders'), ('GET', '/orders/{order_id}')}:
         return 'orders'
     if re.fullmatch(r'/(cloudmarket|instances)(/.*)?', path):
         return 'cloudmarket'
