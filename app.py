@@ -12,7 +12,7 @@ app = Chalice(app_name='paygate')
 # notifications, probes, webhook failures) must reach CloudWatch, as JSON lines there.
 app.log.setLevel(logging.INFO)
 logs.configure(app.log)
-settings.get()
+settings.check_at_start(app.log)
 
 ANY = ['*/*']
 # Replaced by the table's stream in the packaged template (deploy/template.py); unused locally.
