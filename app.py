@@ -12,7 +12,7 @@ app = Chalice(app_name='paygate')
 # notifications, probes, webhook failures) must reach CloudWatch, as JSON lines there.
 app.log.setLevel(logging.INFO)
 logs.configure(app.log)
-settings.get()
+settings.check_at_start(app.log)
 
 ANY = ['*/*']
 # Replaced by the table's stream in the packaged template (deploy/template.py); unused locally.
@@ -28,6 +28,11 @@ def bind_log_context(event, get_response):
 def _handlers():
     from chalicelib import handlers
     return handlers
+
+
+@app.route('/', methods=['GET'], content_types=ANY)
+def index():
+    return _handlers().index(app.current_request)
 
 
 @app.route('/orders', methods=['POST'], content_types=ANY)

@@ -1,1 +1,4 @@
-"""Paygate: everything but the routes. Importable without Chalice running."""
+"""Paygate: everything but the routes. Importable without Chalice running.
+
+VERSION is Paygate's version, the latest release in CHANGELOG.md; pyproject.toml reads it from here."""
+VERSION = '0.1.0'

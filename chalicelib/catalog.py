@@ -17,8 +17,8 @@ from types import MappingProxyType
 from chalicelib import settings
 
 
-class CatalogError(ValueError):
-    pass
+class CatalogError(settings.SettingsError):
+    """The catalog will not do; a settings problem like any other (PAYGATE_CATALOG)."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +81,11 @@ def _product(entry, index):
 
 
 def load(source):
+    """The catalog at `source` (PAYGATE_CATALOG's value); CatalogError naming the setting otherwise."""
     try:
         return parse(settings.resolve(source))
     except settings.SettingsError as exc:
-        raise CatalogError(f'catalog: {exc}') from None
+        raise CatalogError(f'setting PAYGATE_CATALOG: {exc}') from None
 
 
 _catalog = None

@@ -2,24 +2,28 @@
 
 
 class ApiError(Exception):
-    """An answer for the caller: status, machine code, message, optional field."""
+    """An answer for the caller: status, machine code, message, optional field, and (when the
+    field takes one of a few values) the values it takes."""
 
-    def __init__(self, status, code, message, field=None):
+    def __init__(self, status, code, message, field=None, allowed=None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.allowed = allowed
 
     def body(self):
         error = {'code': self.code, 'message': self.message}
         if self.field:
             error['field'] = self.field
+        if self.allowed is not None:
+            error['allowed'] = list(self.allowed)
         return {'error': error}
 
 
-def invalid(message, field=None):
-    return ApiError(400, 'invalid_request', message, field)
+def invalid(message, field=None, allowed=None):
+    return ApiError(400, 'invalid_request', message, field, allowed)
 
 
 def not_found(message):

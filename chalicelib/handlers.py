@@ -10,6 +10,13 @@ log = logging.getLogger('paygate.handlers')
 
 
 @web.api
+def index(request):
+    """GET /: which Paygate this is; no credential."""
+    from chalicelib import about
+    return web.json_response(200, about.index())
+
+
+@web.api
 def create_order(request):
     auth.require(request.headers, auth.PUBLISHABLE)
     body = web.json_body(request)
@@ -60,8 +67,8 @@ def notify(request, route):
     """A provider's notification on /notify/<route>; always answered in the provider's format."""
     try:
         reply = notifications.handle(route, web.inbound(request))
-    except Exception:
-        log.exception('%s notification failed on our side', route)
+    except Exception as exc:
+        web.log_failure(exc, f'{route} notification')
         notifier = providers.load_notify(route)
         reply = replace(notifier.failure(Rejected(Rejected.INTERNAL, 'internal error')), status=500)
     return web.reply_response(reply)

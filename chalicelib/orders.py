@@ -29,6 +29,9 @@ MAX_QUANTITY = 999
 # Where a browser scene sends the buyer back (after paying; when leaving the provider's page).
 BROWSER_URLS = ('return_url', 'quit_url')
 BROWSER_URL = re.compile(r'\Ahttps?://[\x21-\x7e]{1,392}\Z')
+# Top-level fields a client might send to set the price; the catalog alone sets it.
+CLIENT_PRICES = ('amount', 'price')
+MAX_LISTED = 20
 
 
 def get(order_id):
@@ -50,9 +53,7 @@ def create(body, idempotency_key=None, provider_call=None):
     request = _parse_request(body)
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
         raise invalid('Idempotency-Key must be 1-255 printable ASCII characters', 'Idempotency-Key')
-    product = catalog.get().get(request['product_id'])
-    if product is None:
-        raise invalid(f'unknown product {request["product_id"]}', 'product_id')
+    product = _product(request['product_id'])
     provider = providers.load(request['provider'])
     _check_trade_no(provider, request['out_trade_no'])
     request['scene'] = _check_scene(provider, request).name
@@ -72,9 +73,11 @@ def create(body, idempotency_key=None, provider_call=None):
 def _parse_request(body):
     if not isinstance(body, dict):
         raise invalid('the body must be a JSON object')
-    provider = body.get('provider')
-    if not isinstance(provider, str) or provider not in settings.get().providers:
-        raise invalid(f'unknown provider {provider!r}', 'provider')
+    for name in CLIENT_PRICES:
+        if name in body:
+            raise ApiError(400, 'amount_not_allowed', f'{name} is not taken; prices come from the catalog '
+                           '(send product_id and quantity)', name)
+    provider = _provider(body.get('provider'))
     product_id = body.get('product_id')
     if not isinstance(product_id, str) or not product_id:
         raise invalid('product_id is required', 'product_id')
@@ -87,9 +90,7 @@ def _parse_request(body):
     if out_trade_no is not None and not (isinstance(out_trade_no, str)
                                          and ordermodel.OUT_TRADE_NO.match(out_trade_no)):
         raise invalid('out_trade_no must be 1-100 characters of 0-9 A-Z a-z _ - | *', 'out_trade_no')
-    payer = body.get('payer', {})
-    if not isinstance(payer, dict) or not all(isinstance(v, str) for v in payer.values()):
-        raise invalid('payer must be an object of strings', 'payer')
+    payer = _payer(body.get('payer', {}))
     scene = body.get('scene')
     if scene is not None and not isinstance(scene, str):
         raise invalid('scene must be a string', 'scene')
@@ -98,6 +99,39 @@ def _parse_request(body):
             'client_ip': _client_ip(body.get('client_ip')),
             **{name: _browser_url(body.get(name), name) for name in BROWSER_URLS},
             'metadata': _metadata(body.get('metadata', {}))}
+
+
+def _provider(name):
+    """An enabled provider's name; 400 listing the enabled ones for any other."""
+    enabled = list(settings.get().providers)
+    if isinstance(name, str) and name in enabled:
+        return name
+    if not isinstance(name, str) or not name:
+        raise invalid(f'provider is required: one of {", ".join(enabled)}', 'provider', enabled)
+    raise ApiError(400, 'provider_not_enabled', f'provider {name[:40]!r} is not enabled here; '
+                   f'enabled: {", ".join(enabled)}', 'provider', enabled)
+
+
+def _product(product_id):
+    """The catalog's product; 400 listing (up to MAX_LISTED of) the catalog's ids for an unknown id."""
+    products = catalog.get()
+    product = products.get(product_id)
+    if product is None:
+        ids = [known.id for known in products]
+        more = f' and {len(ids) - MAX_LISTED} more' if len(ids) > MAX_LISTED else ''
+        raise ApiError(400, 'unknown_product', f'unknown product {product_id[:80]!r}; the catalog has '
+                       f'{", ".join(ids[:MAX_LISTED])}{more}', 'product_id', ids[:MAX_LISTED])
+    return product
+
+
+def _payer(payer):
+    """The request's `payer`: an object of strings; the field at fault is named (payer.<name>)."""
+    if not isinstance(payer, dict):
+        raise invalid('payer must be an object of strings', 'payer')
+    for name, value in payer.items():
+        if not isinstance(value, str):
+            raise invalid(f'payer.{name[:40]} must be a string', f'payer.{name[:40]}')
+    return payer
 
 
 def _check_trade_no(provider, out_trade_no):
@@ -230,10 +264,7 @@ def with_payer(order, payer):
 
 def payer_of(body):
     """The optional `payer` object of a close or refund request: a login the provider may need."""
-    payer = body.get('payer', {}) if isinstance(body, dict) else {}
-    if not isinstance(payer, dict) or not all(isinstance(v, str) for v in payer.values()):
-        raise invalid('payer must be an object of strings', 'payer')
-    return payer
+    return _payer(body.get('payer', {}) if isinstance(body, dict) else {})
 
 
 def close(order_id, payer=None):

@@ -11,7 +11,14 @@ immediately with its name.
 A packaged function's PAYGATE_PREFETCH lists the settings it reads
 (deploy/policy.py): the first reference it resolves fetches every `ssm:` one
 of them in one GetParameters call, so a cold start pays one SSM round trip.
+
+NAMES lists every variable Paygate reads; a `PAYGATE_` variable not in it is a
+typo, reported with the closest name (unknown_names). check_at_start runs
+the checks when the app is imported: it logs what is wrong in one line and
+never stops the import, so a request that needs the settings is answered a
+plain 500 (logging the same line) instead of the Lambda failing to start.
 """
+import difflib
 import os
 import threading
 from dataclasses import dataclass, field
@@ -27,8 +34,67 @@ _resolved = {}
 _lock = threading.Lock()
 
 
+# Every variable Paygate reads, here and elsewhere (aws.py, app.py). tests/test_docs_configuration.py
+# holds it to the names the code reads and to docs/configuration.md.
+NAMES = frozenset({
+    'PAYGATE_STAGE', 'PAYGATE_TABLE', 'PAYGATE_PUBLIC_URL', 'PAYGATE_CATALOG', 'PAYGATE_PUBLISHABLE_KEYS',
+    'PAYGATE_SECRET_KEYS', 'PAYGATE_PROVIDERS', 'PAYGATE_ORDER_TTL_SECONDS', 'PAYGATE_WEBHOOKS',
+    'PAYGATE_WEBHOOK_QUEUE_URL', 'PAYGATE_WEBHOOK_QUEUE', 'PAYGATE_TABLE_STREAM_ARN', 'PAYGATE_PREFETCH',
+    'PAYGATE_DYNAMODB_ENDPOINT',
+    'PAYGATE_CODEPAY_ID', 'PAYGATE_CODEPAY_KEY', 'PAYGATE_CODEPAY_URL',
+    'PAYGATE_CLOUDMARKET_ENABLED', 'PAYGATE_CLOUDMARKET_TOKEN', 'PAYGATE_CLOUDMARKET_WEBSITE',
+    'PAYGATE_CLOUDMARKET_LOGIN_SECRET', 'PAYGATE_CLOUDMARKET_TRIAL_DAYS',
+    'PAYGATE_ALIPAY_APP_ID', 'PAYGATE_ALIPAY_APP_PRIVATE_KEY', 'PAYGATE_ALIPAY_GATEWAY',
+    'PAYGATE_ALIPAY_SELLER_ID', 'PAYGATE_ALIPAY_SIGN_MODE', 'PAYGATE_ALIPAY_PUBLIC_KEY',
+    'PAYGATE_ALIPAY_PUBLIC_CERT', 'PAYGATE_ALIPAY_APP_CERT', 'PAYGATE_ALIPAY_ROOT_CERT',
+    'PAYGATE_MIDAS_APPID', 'PAYGATE_MIDAS_APPKEY', 'PAYGATE_MIDAS_ENV', 'PAYGATE_MIDAS_URL',
+    'PAYGATE_MIDAS_CALLBACK_PATH', 'PAYGATE_MIDAS_ORG_LOC', 'PAYGATE_MIDAS_COINS_PER_YUAN',
+    'PAYGATE_WECHATPAY_APPID', 'PAYGATE_WECHATPAY_APP_APPID', 'PAYGATE_WECHATPAY_APP_SECRET',
+    'PAYGATE_WECHATPAY_MCH_ID',
+    'PAYGATE_WECHATPAY_API_VERSION', 'PAYGATE_WECHATPAY_KEY', 'PAYGATE_WECHATPAY_SIGN_TYPE',
+    'PAYGATE_WECHATPAY_CLIENT_CERT', 'PAYGATE_WECHATPAY_CLIENT_KEY', 'PAYGATE_WECHATPAY_CLIENT_P12',
+    'PAYGATE_WECHATPAY_APIV3_KEY', 'PAYGATE_WECHATPAY_PRIVATE_KEY', 'PAYGATE_WECHATPAY_CERT_SERIAL',
+    'PAYGATE_WECHATPAY_PUBLIC_KEY', 'PAYGATE_WECHATPAY_PUBLIC_KEY_ID', 'PAYGATE_WECHATPAY_URL',
+    'PAYGATE_WECHATPAY_LOGIN_URL',
+})
+# How alike a misspelt name and a real one must be (difflib's ratio) to suggest the real one.
+SUGGEST_CUTOFF = 0.8
+
+
 class SettingsError(RuntimeError):
-    pass
+    """A setting (or the catalog) that is missing or will not do; the message names the variable."""
+
+
+def unknown_names(environ, also_known=()):
+    """One message per `PAYGATE_` variable of `environ` that Paygate does not read, naming the closest
+    one it does. `also_known`: other names that are fine there (the local tools' variables)."""
+    known = sorted(NAMES | set(also_known))
+    return [_unknown(name, known) for name in sorted(environ)
+            if name.partition('_')[0] == 'PAYGATE' and name not in known]
+
+
+def _unknown(name, known):
+    close = difflib.get_close_matches(name, known, n=1, cutoff=SUGGEST_CUTOFF)
+    hint = f'did you mean {close[0]}?' if close else 'docs/configuration.md lists the settings'
+    return f'{name} is not a Paygate setting; {hint}'
+
+
+def failure_line(exc, stage=None):
+    """One line for a settings problem: what is wrong, the stage, and where its variables are set."""
+    stage = stage or os.environ.get('PAYGATE_STAGE') or '<stage>'
+    return f'{exc} (stage {stage}: .chalice/config.json, stages.{stage}.environment_variables)'
+
+
+def check_at_start(log):
+    """At the app's import: one warning line for unknown `PAYGATE_` variables, one error line when the
+    settings do not load. Never raises (see the module's docstring)."""
+    unknown = unknown_names(os.environ)
+    if unknown:
+        log.warning('; '.join(unknown))
+    try:
+        get()
+    except SettingsError as exc:
+        log.error('settings not usable, requests will fail with 500: %s', failure_line(exc))
 
 
 class Secret:

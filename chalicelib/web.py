@@ -6,7 +6,7 @@ import logging
 
 from chalice import Response
 
-from chalicelib import jsontext, retry
+from chalicelib import jsontext, retry, settings
 from chalicelib.errors import ApiError, ProviderError
 from chalicelib.providers import contract
 from chalicelib.providers.contract import Inbound
@@ -94,7 +94,16 @@ def api(handler):
             error = as_api_error(exc)
             if error is not None:
                 return json_response(error.status, error.body())
-            log.exception('unexpected error in %s', handler.__name__)
+            log_failure(exc, handler.__name__)
             return json_response(500, {'error': {'code': 'internal_error',
                                                  'message': 'something went wrong on our side'}})
     return wrapped
+
+
+def log_failure(exc, where):
+    """Our own failure, logged: one line for settings that will not do (the operator's to fix, the
+    traceback says nothing more), the traceback for anything else."""
+    if isinstance(exc, settings.SettingsError):
+        log.error('%s failed: %s', where, settings.failure_line(exc))
+    else:
+        log.exception('unexpected error in %s', where)

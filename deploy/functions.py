@@ -65,6 +65,7 @@ READ_WRITE = (GET_ITEM, PUT_ITEM, UPDATE_ITEM)
 GROUPS = {
     # POST /orders, GET /orders/{id}: any key, creates at any provider; an
     # order whose provider call fails is deleted so the client can retry.
+    # GET /, the index, too: no key, and it reads nothing but the stage's plain settings.
     'orders': Spec(1024, 29, 50, Needs(
         items=(GET_ITEM, PUT_ITEM, UPDATE_ITEM, DELETE_ITEM),
         settings=KEYS + (CATALOG,), providers=('create',))),
@@ -184,6 +185,7 @@ class Rule:
 
 ROUTE_RULES = (
     Rule('.*', r'/notify/(?P<provider>[a-z0-9]+)(/[^{}]+)?', 'notify', 'notify_{provider}'),
+    Rule('GET', r'/', 'orders', 'orders'),
     Rule('POST', r'/orders', 'orders', 'orders'),
     Rule('GET', r'/orders/\{[^/]+\}', 'orders', 'orders'),
     Rule('POST', r'/orders/\{[^/]+\}/(close|refunds)', 'admin', 'admin'),

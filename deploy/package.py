@@ -4,7 +4,8 @@
 
 1. Loads the app as Chalice does for the stage and places every route and event
    handler (deploy/functions.py); a route no rule covers stops here, and so does
-   a `file:` setting naming a file the deployment package does not carry.
+   a stage variable still holding one of the config's example values (each one
+   named), or a `file:` setting naming a file the deployment package does not carry.
 2. Writes <out>/project: the project's code and a .chalice/config.json that adds,
    for this stage, `autogen_policy: false` and per-function `iam_policy_file`s,
    memory, timeout and reserved concurrency, with the generated policy files
@@ -21,10 +22,12 @@ import argparse
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from deploy import functions, plan, policy, template
 
@@ -39,6 +42,37 @@ def load(project_dir, stage_name):
     factory = CLIFactory(str(project_dir), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage_name)
     return plan.Stage.from_config(config), plan.build(config.chalice_app)
+
+
+# The example values .chalice/config.json's deployed stages ship with: CHANGE-ME-..., URLs at the
+# domains reserved for examples (RFC 2606), and all-zero serials and key ids (`0000...`,
+# `PUB_KEY_ID_0000...`, `wx0000...`).
+CHANGE_ME = 'CHANGE-ME'
+EXAMPLE_DOMAINS = ('example.com', 'example.net', 'example.org')
+ALL_ZEROS = re.compile(r'[A-Za-z_]*0{8,}')
+
+
+def placeholders(env):
+    """(name, value) of each variable in `env` that still holds an example value."""
+    return [(name, value) for name, value in sorted(env.items())
+            if CHANGE_ME in value or ALL_ZEROS.fullmatch(value) or _example_url(value)]
+
+
+def _example_url(value):
+    if not value.startswith(('http://', 'https://')):
+        return False
+    host = urlsplit(value).hostname or ''
+    return any(host == domain or host.endswith(f'.{domain}') for domain in EXAMPLE_DOMAINS)
+
+
+def check_placeholders(stage):
+    """Refuse a stage that still holds example values, naming every one of them."""
+    found = placeholders(stage.env)
+    if found:
+        listed = ''.join(f'\n  {name} = {value!r}' for name, value in found)
+        raise functions.PackagingError(
+            f'stage {stage.name} still holds example values; set (or remove) them in .chalice/config.json, '
+            f'stages.{stage.name}.environment_variables:{listed}')
 
 
 def check_file_settings(stage, project_dir):
@@ -118,6 +152,7 @@ def package(stage_name, out, project_dir=PROJECT_ROOT):
     """Everything above; returns cfn-lint's findings (empty when clean)."""
     environ = dict(os.environ)       # before the app's import adds the stage's variables
     stage, plan_functions = load(project_dir, stage_name)
+    check_placeholders(stage)
     check_file_settings(stage, project_dir)
     stage_project(project_dir, out / 'project', plan_functions, stage)
     write_json(out / 'merge.json', template.merge_template(plan_functions, stage))

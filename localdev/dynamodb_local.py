@@ -121,3 +121,7 @@ def client_environment(endpoint):
             'AWS_ACCESS_KEY_ID': os.environ.get('AWS_ACCESS_KEY_ID', 'local'),
             'AWS_SECRET_ACCESS_KEY': os.environ.get('AWS_SECRET_ACCESS_KEY', 'local'),
             'AWS_DEFAULT_REGION': os.environ.get('AWS_DEFAULT_REGION', 'us-east-1')}
+
+
+if __name__ == '__main__':
+    print(f'DynamoDB Local is in {ensure_installed()}')

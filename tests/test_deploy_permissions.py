@@ -199,6 +199,7 @@ def create_orders(client, http_mock, recorder, wechat, paygate_env, alipay_answe
     expect(http_mock, 'buy_goods_m', {'ret': 1001, 'msg': '参数错误'})
     expect(http_mock, 'buy_goods_m', buy_goods_answer)
     with recorder.running('orders'):
+        assert client.http.get('/').status_code == 200                          # the index
         orders['codepay'] = created(client, codepay)
         assert created(client, codepay, 200) == orders['codepay']                # idempotent repeat
         assert client.http.get(f'/orders/{orders["codepay"]["order_id"]}', headers=SECRET).status_code == 200

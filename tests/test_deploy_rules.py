@@ -24,6 +24,7 @@ def stage_env(stage_name):
 
 
 @pytest.mark.parametrize('method, path, function', [
+    ('GET', '/', 'orders'),
     ('POST', '/orders', 'orders'),
     ('GET', '/orders/{order_id}', 'orders'),
     ('POST', '/orders/{order_id}/close', 'admin'),
@@ -193,3 +194,15 @@ def test_a_file_setting_outside_the_package_stops_packaging():
         outside = dataclasses.replace(stage, env={**env, 'PAYGATE_ALIPAY_APP_PRIVATE_KEY': f'file:{path}'})
         with pytest.raises(functions.PackagingError, match='PAYGATE_ALIPAY_APP_PRIVATE_KEY'):
             package.check_file_settings(outside, PROJECT_ROOT)
+
+
+@pytest.mark.parametrize('value, example', [
+    ('CHANGE-ME-codepay-merchant-id', True), ('https://pay.example.com', True),
+    ('https://saas-dev.example.org/welcome', True), ('0000000000000000000000000000000000000000', True),
+    ('PUB_KEY_ID_0000000000000000000000000000000000000', True), ('wx0000000000000000', True),
+    ('https://pay.merchant.cn', False), ('https://notexample.com', False), ('https://example.com.cn', False),
+    ('5A0DB0C000000000000000000000000000000001', False), ('1900000001', False), ('0', False),
+    ('ssm:/paygate/prod/codepay/key', False), ('example.com', False),
+])
+def test_example_values_are_told_from_real_ones(value, example):
+    assert package.placeholders({'PAYGATE_X': value}) == ([('PAYGATE_X', value)] if example else [])

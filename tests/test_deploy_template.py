@@ -1,7 +1,8 @@
 """`make package`: the packaged template, read as CloudFormation would read it.
 
 Each stage is packaged once per session, offline (region from the environment,
-dummy credentials), from a copy of the project without requirements.txt: the
+dummy credentials), from a copy of the project without requirements.txt, its
+config's example values filled in as a merchant would: the
 template does not depend on the run-time dependencies, and fetching them would
 need the package index. The expectations below are written out here, apart
 from deploy/, so the two can disagree.
@@ -71,6 +72,7 @@ EXPECTED = {
 # Every route the app has today: (method, path) -> the function's logical id. Routes added
 # later are held to the rules by expected_route_function.
 TODAY = {
+    ('GET', '/'): 'APIHandler',
     ('POST', '/orders'): 'APIHandler',
     ('GET', '/orders/{order_id}'): 'APIHandler',
     ('POST', '/orders/{order_id}/close'): 'Admin',
@@ -101,7 +103,9 @@ def enabled(variable, env):
         p.strip() for p in env.get('PAYGATE_PROVIDERS', 'codepay').split(',')}
 
 
-def _copy_project(target):
+def _copy_project(target, filled=True):
+    """A copy of the project to package; `filled`: its stages' example values replaced by real-looking
+    ones, as a merchant's config would have them (packaging refuses the examples)."""
     target.mkdir(parents=True)
     shutil.copy2(PROJECT_ROOT / 'app.py', target / 'app.py')
     shutil.copytree(PROJECT_ROOT / 'chalicelib', target / 'chalicelib',
@@ -109,6 +113,18 @@ def _copy_project(target):
     (target / '.chalice').mkdir()
     for path in (PROJECT_ROOT / '.chalice').glob('*.json'):
         shutil.copy2(path, target / '.chalice' / path.name)
+    if filled:
+        config = json.loads((target / '.chalice' / 'config.json').read_text())
+        for stage in config['stages'].values():
+            variables = stage.get('environment_variables', {})
+            variables.update({name: _filled(value) for name, value in variables.items()})
+        (target / '.chalice' / 'config.json').write_text(json.dumps(config, indent=2))
+
+
+def _filled(value):
+    """A merchant's value for one of the config's examples (others unchanged)."""
+    value = value.replace('CHANGE-ME-', 'merchant-').replace('example.com', 'merchant.test')
+    return value[:-1] + '1' if re.fullmatch(r'[A-Za-z_]*0{8,}', value) else value
 
 
 def offline_env(tmp):
@@ -184,7 +200,7 @@ def expected_route_function(method, path):
         return f'notify_{m.group(1)}'
     if re.fullmatch(r'/events(/.*)?', path) or re.fullmatch(r'/orders/\{\w+\}/(close|refunds)', path):
         return 'admin'
-    if (method, path) in {('POST', '/orders'), ('GET', '/orders/{order_id}')}:
+    if (method, path) in {('GET', '/'), ('POST', '/orders'), ('GET', '/orders/{order_id}')}:
         return 'orders'
     if re.fullmatch(r'/(cloudmarket|instances)(/.*)?', path):
         return 'cloudmarket'
@@ -464,6 +480,29 @@ def test_the_quick_dev_path_is_one_api_function_under_the_dev_policy(project_cop
     for function in functions_of(sam).values():
         role = sam['Resources'][function['Properties']['Role']['Fn::GetAtt'][0]]
         assert role['Properties']['Policies'][0]['PolicyDocument'] == quick
+
+
+def test_packaging_refuses_a_stage_that_still_holds_the_configs_examples_naming_each(tmp_path):
+    project = tmp_path / 'project'
+    _copy_project(project, filled=False)
+    run = subprocess.run([sys.executable, '-m', 'deploy.package', '--stage', 'dev',
+                          '--project-dir', str(project)], cwd=PROJECT_ROOT, env=offline_env(tmp_path),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and 'Traceback' not in run.stderr
+    first, *listed = run.stderr.splitlines()
+    assert first == ('package: stage dev still holds example values; set (or remove) them in '
+                     '.chalice/config.json, stages.dev.environment_variables:')
+    assert dict(line.strip().split(' = ') for line in listed) == {
+        'PAYGATE_PUBLIC_URL': "'https://pay-dev.example.com'",
+        'PAYGATE_CODEPAY_ID': "'CHANGE-ME-codepay-merchant-id'",
+        'PAYGATE_CLOUDMARKET_WEBSITE': "'https://saas-dev.example.com/'",
+        'PAYGATE_ALIPAY_APP_ID': "'CHANGE-ME-alipay-app-id'",
+        'PAYGATE_ALIPAY_SELLER_ID': "'CHANGE-ME-alipay-seller-pid'",
+        'PAYGATE_MIDAS_APPID': "'CHANGE-ME-midas-offerid'",
+        'PAYGATE_WECHATPAY_APPID': "'wx0000000000000000'",
+        'PAYGATE_WECHATPAY_CERT_SERIAL': "'0000000000000000000000000000000000000000'",
+        'PAYGATE_WECHATPAY_PUBLIC_KEY_ID': "'PUB_KEY_ID_0000000000000000000000000000000000000'"}
+    assert not (project / 'build').exists()
 
 
 def test_packaging_stops_at_a_route_no_rule_covers(tmp_path):

@@ -1,4 +1,4 @@
-"""docs/configuration.md names exactly the settings Paygate's code reads.
+"""docs/configuration.md names exactly the settings Paygate's code reads, and so does settings.NAMES.
 
 The names come from the source text of app.py and chalicelib/ (a regular expression), not from
 recording what `Settings.load` asks for: a recording sees only the names one environment leads to
@@ -7,6 +7,7 @@ recording what `Settings.load` asks for: a recording sees only the names one env
 as no name is built at run time, which the second test checks; the third holds the text to what a
 fully configured `Settings.load` really asks for.
 """
+import ast
 import re
 
 from chalicelib import settings
@@ -32,6 +33,25 @@ def test_the_page_names_every_setting_the_code_reads_and_no_other():
     code, page = names_in_code(), names_in_page()
     assert code - page == set(), 'read by the code, missing from docs/configuration.md'
     assert page - code == set(), 'in docs/configuration.md, but the code reads no such setting'
+
+
+def names_read():
+    """The names in the code apart from settings.NAMES's own list."""
+    found = set()
+    for path in _sources():
+        text = path.read_text(encoding='utf-8')
+        if path.name == 'settings.py' and path.parent.name == 'chalicelib':
+            [listing] = [node for node in ast.parse(text).body if isinstance(node, ast.Assign)
+                         and [target.id for target in node.targets] == ['NAMES']]
+            lines = text.splitlines()
+            text = '\n'.join(lines[:listing.lineno - 1] + lines[listing.end_lineno:])
+        found |= set(NAME.findall(text))
+    return found
+
+
+def test_settings_names_are_exactly_what_the_code_reads():
+    """The list unknown names are checked against (settings.unknown_names) misses none and adds none."""
+    assert names_read() == settings.NAMES
 
 
 def test_no_setting_name_is_built_at_run_time():

@@ -82,7 +82,7 @@ def test_shell_examples_run_against_the_local_run(page, run):
 def test_the_readme_pays_an_order_at_every_provider():
     [table] = [b for b in docs_markdown.blocks(PROJECT_ROOT / 'README.md') if b.marker == ('run', 'table')]
     for provider in ('codepay', 'alipay', 'wechatpay', 'midas'):
-        assert f'paygate trigger {provider} paid $(order {provider} ' in table.text
+        assert f'curl -s -X POST http://127.0.0.1:8001/{provider}/pay/$(order {provider} ' in table.text
     assert '--version v2' in table.text and '/midas/payments' in table.text
     assert 'cloudmarket createInstance' in table.text and '/merchant/webhooks' in table.text
 

@@ -1,4 +1,7 @@
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -26,15 +29,53 @@ def test_a_missing_setting_fails_at_start_naming_it(paygate_env, name):
         settings.get()
 
 
-def test_a_missing_setting_fails_the_app_import():
-    import os
-    import subprocess
-    import sys
+IMPORT_AND_ASK = """
+import app
+from chalice.test import Client
+with Client(app.app, stage_name='test') as client:
+    answer = client.http.get('/')
+print(json.dumps({'answer': [answer.status_code, answer.body.decode()]}))
+"""
+
+
+def test_bad_settings_are_one_log_line_at_import_and_each_request_a_plain_500():
+    """In Lambda: the import goes on (a misspelt name is only a warning), each line is one JSON log line,
+    and a request that needs the settings is answered 500 without naming a secret."""
     env = {k: v for k, v in os.environ.items() if k != 'PAYGATE_PUBLIC_URL'}
-    run = subprocess.run([sys.executable, '-c', 'import app'], env=env, capture_output=True,
-                         text=True, cwd=str(PROJECT_ROOT))
-    assert run.returncode != 0
-    assert 'missing required setting PAYGATE_PUBLIC_URL' in run.stderr
+    env.update(AWS_LAMBDA_FUNCTION_NAME='paygate-test-orders', PAYGATE_WECHATPAY_API_VERISON='v2')
+    run = subprocess.run([sys.executable, '-c', 'import json' + IMPORT_AND_ASK], env=env, capture_output=True,
+                         text=True, cwd=str(PROJECT_ROOT), timeout=120)
+    assert run.returncode == 0 and run.stderr == '', run.stderr
+    *logged, answer = [json.loads(line) for line in run.stdout.splitlines()]
+    where = '(stage test: .chalice/config.json, stages.test.environment_variables)'
+    assert [(line['level'], line['message']) for line in logged] == [
+        ('WARNING', 'PAYGATE_WECHATPAY_API_VERISON is not a Paygate setting; '
+                    'did you mean PAYGATE_WECHATPAY_API_VERSION?'),
+        ('ERROR', f'settings not usable, requests will fail with 500: missing required setting '
+                  f'PAYGATE_PUBLIC_URL {where}'),
+        ('ERROR', f'index failed: missing required setting PAYGATE_PUBLIC_URL {where}')]
+    assert 'exception' not in logged[2]
+    status, body = answer['answer']
+    assert status == 500 and json.loads(body) == {
+        'error': {'code': 'internal_error', 'message': 'something went wrong on our side'}}
+    assert TEST_ENV['PAYGATE_CODEPAY_KEY'] not in run.stdout
+
+
+@pytest.mark.parametrize('name, message', [
+    ('PAYGATE_WECHATPAY_API_VERISON', 'did you mean PAYGATE_WECHATPAY_API_VERSION?'),
+    ('PAYGATE_TABEL', 'did you mean PAYGATE_TABLE?'),
+    ('PAYGATE_CODEPAY_KEYS', 'did you mean PAYGATE_CODEPAY_KEY?'),
+    ('PAYGATE_DEBUG', 'docs/configuration.md lists the settings'),
+])
+def test_an_unknown_name_is_named_with_the_closest_known_one(name, message):
+    assert settings.unknown_names({name: 'x', 'PAYGATE_TABLE': 't', 'PATH': '/bin'}) == [
+        f'{name} is not a Paygate setting; {message}']
+
+
+def test_names_of_other_tools_are_fine_where_they_are_said_to_be():
+    assert settings.unknown_names({**TEST_ENV}) == []
+    assert settings.unknown_names({'PAYGATE_URL': 'u'}, also_known={'PAYGATE_URL'}) == []
+    assert settings.unknown_names({'PAYGATE_URL': 'u'}) != []
 
 
 def test_bad_values_are_named(paygate_env):

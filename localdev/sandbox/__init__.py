@@ -3,7 +3,10 @@
 In the `local` stage each provider base URL points here. Each provider module
 answers its API like the provider does, and can send the provider's signed
 notification back to Paygate (a "pay" button for a human, a POST for scripts).
-Modules register routes as (method, path prefix) -> handler(request).
+Modules register routes as (method, path prefix) -> handler(request); a handler
+may decline a request its prefix caught by answering None, and the next route
+that matches gets it. index.py comes first: the front page, and the pay action
+by Paygate's order id that every provider shares.
 """
 import html
 import json
@@ -12,9 +15,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from localdev.sandbox import alipay, cloudmarket, codepay, merchant, midas, wechatpay
+from localdev.sandbox import alipay, cloudmarket, codepay, index, merchant, midas, wechatpay
 
-PROVIDERS = (codepay, alipay, wechatpay, midas, cloudmarket, merchant)
+PROVIDERS = (index, codepay, alipay, wechatpay, midas, cloudmarket, merchant)
 
 
 @dataclass
@@ -75,7 +78,9 @@ class Sandbox:
     def dispatch(self, request):
         for method, prefix, handler in self.routes:
             if request.method == method and request.path.startswith(prefix):
-                return handler(request)
+                answer = handler(request)
+                if answer is not None:
+                    return answer
         return json_answer({'error': f'no sandbox route for {request.method} {request.path}'}, 404)
 
     def _handler_class(self):

@@ -101,6 +101,7 @@ def orders_routes(seed):
     refund = {'amount': 100, 'reason': 'customer asked', 'refund_no': 'rf-0000001', 'payer': PAYER}
     close = {'payer': {'openid': OPENID, **PAYER}}
     return [
+        Route('GET /', request('GET', '/', PUBLISHABLE)),
         Route('POST /orders', st.sampled_from(templates).flatmap(
             lambda t: request('POST', '/orders', PUBLISHABLE, t, header_names=['Idempotency-Key']))),
         Route('GET /orders/{order_id}', request('GET', paths('/orders/{}', order_ids), PUBLISHABLE)),
@@ -338,7 +339,7 @@ def all_routes(seed):
     return {route.name: route for route in routes}
 
 
-ROUTE_NAMES = ['POST /orders', 'GET /orders/{order_id}', 'POST /orders/{order_id}/close',
+ROUTE_NAMES = ['GET /', 'POST /orders', 'GET /orders/{order_id}', 'POST /orders/{order_id}/close',
                'POST /orders/{order_id}/refunds', 'GET /events', 'GET /events/{event_id}',
                'POST /events/{event_id}/resend', 'GET /midas/balance', 'POST /midas/payments',
                'POST /midas/presents', 'POST /cloudmarket', 'GET /cloudmarket/login/{token}',

@@ -61,8 +61,10 @@ def validate_payer(payer, scene):
             raise InvalidPayer(f'scene {scene} takes no payer; leave payer out')
         return {}
     given = [name for name in ('openid', 'js_code') if payer.get(name)]
-    if len(given) != 1:
-        raise InvalidPayer('payer needs exactly one of openid or js_code')
+    if not given:
+        raise InvalidPayer('payer.openid is required (or payer.js_code from wx.login)', 'payer.openid')
+    if len(given) > 1:
+        raise InvalidPayer('send payer.openid or payer.js_code, not both', 'payer.js_code')
     value = payer[given[0]]
     if len(value) > 128 or not value.isprintable():
         raise InvalidPayer(f'payer.{given[0]} is not a valid WeChat value', f'payer.{given[0]}')
