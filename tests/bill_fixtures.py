@@ -35,13 +35,20 @@ UNCONFIRMED:
   Alipay answers it on a day without trades;
 - line ends (LF here, CRLF in a test: both are read).
 """
+import hashlib
 import io
+import json
+import secrets
+import time
 import zipfile
 from pathlib import Path
+
+from tests.wechatpay_fixtures import KEY, PUB_KEY_ID, WX_URL, check_authorization, signed_headers, v2_fields, v2_sign
 
 BILLS = Path(__file__).parent / 'data' / 'bills'
 BILL_DATE = '2026-11-22'
 ALIPAY_ACCOUNT = '20881011223344550156'
+DOWNLOAD_URL = f'{WX_URL}/v3/billdownload/file?token=6XIv5TUPto7pByrTQKhd6kwvyKLG2uY2wMMR8cNXqaA'
 
 
 def wechat_text():
@@ -75,3 +82,40 @@ def alipay_zip(detail=None, summary=None, gbk_names=True, extra=()):
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, text.encode('gbk'))
     return buffer.getvalue()
+
+
+# ---- WeChat Pay API v3 serving a bill: tradebill, then the file ---------------------------------
+
+def tradebill(wechat, body, status=200, key=None, serial=PUB_KEY_ID):
+    """GET /v3/bill/tradebill answering `body`, signed with the WeChat Pay public key's (or `key`)."""
+    def answer(request):
+        check_authorization(request, wechat.keys.merchant)
+        wechat.requests.append(request)
+        raw = json.dumps(body).encode()
+        return status, {**signed_headers(raw, key or wechat.keys.wechat, serial, int(time.time()),
+                                         nonce=secrets.token_hex(16)), 'Content-Type': 'application/json'}, raw
+    wechat.http.add_callback('GET', f'{WX_URL}/v3/bill/tradebill', callback=answer)
+
+
+def bill_file(wechat, content):
+    """The download URL's answer: the gzip file, not signed (WeChat Pay signs no file)."""
+    def answer(request):
+        check_authorization(request, wechat.keys.merchant)
+        wechat.requests.append(request)
+        return 200, {'Content-Type': 'application/octet-stream'}, content
+    wechat.http.add_callback('GET', DOWNLOAD_URL.split('?')[0], callback=answer)
+
+
+def hashed(text):
+    return {'hash_type': 'SHA1', 'hash_value': hashlib.sha1(text.encode()).hexdigest(),
+            'download_url': DOWNLOAD_URL}
+
+
+def downloadbill(wechat, content):
+    """API v2's downloadbill answering `content` (the file itself), after checking our sign."""
+    def answer(request):
+        sent = v2_fields(request.body)
+        assert sent['sign'] == v2_sign(sent, KEY, sent['sign_type'])
+        wechat.requests.append(sent)
+        return 200, {'Content-Type': 'text/plain'}, content
+    wechat.http.add_callback('POST', f'{WX_URL}/pay/downloadbill', callback=answer)

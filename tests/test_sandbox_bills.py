@@ -103,7 +103,7 @@ def test_wechat_pay_bill_lists_what_was_paid_and_refunded(wechat_running, versio
             BillLine('payment', month['out_trade_no'], paid[month['out_trade_no']], 3000, 18, 'SUCCESS'),
             BillLine('payment', three['out_trade_no'], paid[three['out_trade_no']], 1800, 11, 'SUCCESS'),
             BillLine('refund', coins['out_trade_no'], paid[coins['out_trade_no']], 600, -4, 'PROCESSING',
-                     refund_no='rf-full'),
+                     refund_no='rf-full', succeeded=False),
             BillLine('refund', three['out_trade_no'], paid[three['out_trade_no']], 600, -4, 'SUCCESS',
                      refund_no='rf-partial'),
         ])

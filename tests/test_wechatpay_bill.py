@@ -1,9 +1,5 @@
 """WeChat Pay's trade bill: parsed exactly, downloaded through v3 (hash checked) and v2, gzip."""
 import gzip
-import hashlib
-import json
-import secrets
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,9 +7,7 @@ import pytest
 from chalicelib.errors import ProviderError
 from chalicelib.providers.bill import Bill, BillError, BillLine, NoBill
 from chalicelib.providers.wechatpay import bill
-from tests.bill_fixtures import BILL_DATE, wechat_text
-from tests.wechatpay_fixtures import (KEY, PUB_KEY_ID, WX_URL, check_authorization, signed_headers,
-                                      v2_fields, v2_sign)
+from tests.bill_fixtures import BILL_DATE, DOWNLOAD_URL, bill_file, downloadbill, hashed, tradebill, wechat_text
 
 PAY_1, PAY_2, PAY_3 = ('pg20261122091520a1b2c3d4e5f6', 'pg20261122123955b7c8d9e0f1a2',
                        'pg20261122180340c3d4e5f6a7b8')
@@ -25,10 +19,9 @@ LINES = (
     BillLine('refund', PAY_3, TX + '03', 600, -4, 'SUCCESS', refund_no='rf_partial_0001',
              provider_refund_id='50300001232026112200000000201', time='2026-11-22T12:11:09Z'),
     BillLine('refund', PAY_2, TX + '02', 3000, -18, 'PROCESSING', refund_no='rf_full_0002',
-             provider_refund_id='50300001232026112200000000202', time='2026-11-22T15:58:41Z'),
+             provider_refund_id='50300001232026112200000000202', time='2026-11-22T15:58:41Z', succeeded=False),
 )
 TOTALS = {'count': 5, 'amount': 5400, 'refund_amount': 3600, 'fee': 11}
-DOWNLOAD_URL = f'{WX_URL}/v3/billdownload/file?token=6XIv5TUPto7pByrTQKhd6kwvyKLG2uY2wMMR8cNXqaA'
 
 
 def test_the_bill_is_read_exactly():
@@ -76,30 +69,6 @@ def test_a_malformed_bill_is_refused_naming_the_line(text, message):
 
 
 # ---- API v3: tradebill, then the file ------------------------------------------------------
-
-def tradebill(wechat, body, status=200):
-    def answer(request):
-        check_authorization(request, wechat.keys.merchant)
-        wechat.requests.append(request)
-        raw = json.dumps(body).encode()
-        return status, {**signed_headers(raw, wechat.keys.wechat, PUB_KEY_ID, int(time.time()),
-                                         nonce=secrets.token_hex(16)), 'Content-Type': 'application/json'}, raw
-    wechat.http.add_callback('GET', f'{WX_URL}/v3/bill/tradebill', callback=answer)
-
-
-def bill_file(wechat, content):
-    """The download URL's answer: the gzip file, not signed (WeChat Pay signs no file)."""
-    def answer(request):
-        check_authorization(request, wechat.keys.merchant)
-        wechat.requests.append(request)
-        return 200, {'Content-Type': 'application/octet-stream'}, content
-    wechat.http.add_callback('GET', DOWNLOAD_URL.split('?')[0], callback=answer)
-
-
-def hashed(text):
-    return {'hash_type': 'SHA1', 'hash_value': hashlib.sha1(text.encode()).hexdigest(),
-            'download_url': DOWNLOAD_URL}
-
 
 def test_v3_asks_for_the_all_bill_gzipped_and_reads_the_file_it_names(wechat):
     tradebill(wechat, hashed(wechat_text()))
@@ -150,15 +119,6 @@ def test_the_date_must_be_a_calendar_day(wechat):
 
 
 # ---- API v2: downloadbill --------------------------------------------------------------------
-
-def downloadbill(wechat, content):
-    def answer(request):
-        sent = v2_fields(request.body)
-        assert sent['sign'] == v2_sign(sent, KEY, sent['sign_type'])
-        wechat.requests.append(sent)
-        return 200, {'Content-Type': 'text/plain'}, content
-    wechat.http.add_callback('POST', f'{WX_URL}/pay/downloadbill', callback=answer)
-
 
 @pytest.mark.parametrize('sign_type', ['MD5', 'HMAC-SHA256'])
 def test_v2_asks_with_the_compact_date_and_reads_the_gzip_file(wechat, wechatpay_env, sign_type):

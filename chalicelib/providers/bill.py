@@ -33,6 +33,8 @@ class BillLine:
     provider's own text. For refunds, `refund_no` is our refund_no (WeChat
     out_refund_no, Alipay out_request_no) and `provider_refund_id` the
     provider's refund id where it has one. `time` is RFC 3339 UTC.
+    `succeeded` is False for a line the provider lists before it is done (a
+    WeChat Pay refund still PROCESSING, or one that failed).
     """
     kind: str
     out_trade_no: str
@@ -43,6 +45,7 @@ class BillLine:
     refund_no: str = ''
     provider_refund_id: str = ''
     time: str = ''
+    succeeded: bool = True
 
 
 @dataclass(frozen=True)

@@ -240,3 +240,51 @@ def query(request, max_items=None, keep=None):
         start = reply.get('LastEvaluatedKey')
         if not start:
             return found
+
+
+BATCH_GET, BATCH_WRITE = 100, 25
+
+
+def get_many(item_keys):
+    """The items of `item_keys` that exist, strongly consistent, by BatchGetItem (100 keys a call;
+    keys DynamoDB leaves unprocessed are asked again)."""
+    unique = list({(k['pk']['S'], k['sk']['S']): k for k in item_keys}.values())
+    found = []
+    for start in range(0, len(unique), BATCH_GET):
+        found += _batch(lambda keys: client().batch_get_item(
+                            RequestItems={table(): {'Keys': keys, 'ConsistentRead': True}}),
+                        unique[start:start + BATCH_GET],
+                        lambda reply: reply.get('UnprocessedKeys', {}).get(table(), {}).get('Keys', []),
+                        lambda reply: reply.get('Responses', {}).get(table(), []))
+    return [from_item(item) for item in found]
+
+
+def put_many(items):
+    """Put every item (BatchWriteItem, 25 a call; unprocessed ones are sent again). Unconditional."""
+    _write_many([{'PutRequest': {'Item': to_item(item)}} for item in items])
+
+
+def delete_many(item_keys):
+    _write_many([{'DeleteRequest': {'Key': item_key}} for item_key in item_keys])
+
+
+def _write_many(requests):
+    for start in range(0, len(requests), BATCH_WRITE):
+        _batch(lambda chunk: client().batch_write_item(RequestItems={table(): chunk}),
+               requests[start:start + BATCH_WRITE],
+               lambda reply: reply.get('UnprocessedItems', {}).get(table(), []), lambda reply: [])
+
+
+def _batch(call, chunk, unprocessed, results):
+    """call(chunk) until nothing is left unprocessed (throttled parts are retried with a pause)."""
+    found = []
+
+    def attempt():
+        nonlocal chunk
+        reply = call(chunk)
+        found.extend(results(reply))
+        chunk = unprocessed(reply)
+        return retry.AGAIN if chunk else None
+
+    retry.optimistic(attempt, 'a batch request')
+    return found

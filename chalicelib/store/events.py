@@ -64,3 +64,13 @@ def listing(subject=None, limit=20, after=None, keep=None):
     more = len(found) > limit
     found = found[:limit]
     return found, (found[-1][range_name] if more and found else None)
+
+
+def between(start, end, keep=None):
+    """Every event whose position is in [start, end) (positions are times followed by `#<id>`, so
+    BETWEEN takes none at `end`), oldest first; `keep(item)` filters."""
+    return dynamo.query({'IndexName': 'events_by_time',
+                         'KeyConditionExpression': 'gsi1pk = :key AND gsi1sk BETWEEN :start AND :end',
+                         'ExpressionAttributeValues': {':key': {'S': 'EVENT'}, ':start': {'S': start},
+                                                       ':end': {'S': end}}},
+                        keep=keep)

@@ -49,6 +49,14 @@ def get(out_trade_no):
     return dynamo.get(key(out_trade_no))
 
 
+def get_many(out_trade_nos, refund_keys=()):
+    """({out_trade_no: order}, {(out_trade_no, refund_no): refund}) of those that exist."""
+    items = dynamo.get_many([key(n) for n in out_trade_nos] + [refund_key(*k) for k in refund_keys])
+    orders = {item['out_trade_no']: item for item in items if item['sk'] == 'ORDER'}
+    refunds = {(item['out_trade_no'], item['refund_no']): item for item in items if item['sk'].startswith('REFUND#')}
+    return orders, refunds
+
+
 def get_refund(out_trade_no, refund_no):
     return dynamo.get(refund_key(out_trade_no, refund_no))
 

@@ -41,6 +41,7 @@ SUMMARY = '总交易单数'
 TOTALS = {'count': '总交易单数', 'amount': '订单总金额', 'refund_amount': '申请退款总金额',
           'fee': '手续费总金额'}
 NO_REFUND = ('', '0')
+SUCCESS = 'SUCCESS'
 V2_NO_BILL_MESSAGE, V2_NO_BILL_CODE = 'No Bill Exist', '20002'
 
 
@@ -100,12 +101,12 @@ def _line(values, column, number):
     refund_id = value('微信退款单号')
     if refund_id in NO_REFUND:
         return BillLine(PAYMENT, amount=_positive(value('订单金额'), f'{where} 订单金额'),
-                        status=value('交易状态'), **known)
+                        status=value('交易状态'), succeeded=value('交易状态') == SUCCESS, **known)
     if value('交易状态') != 'REFUND':
         raise BillError(f'{where}: refund {refund_id} with 交易状态 {value("交易状态")!r}')
     return BillLine(REFUND, amount=_positive(value('申请退款金额'), f'{where} 申请退款金额'),
                     status=value('退款状态'), refund_no=value('商户退款单号'),
-                    provider_refund_id=refund_id, **known)
+                    provider_refund_id=refund_id, succeeded=value('退款状态') == SUCCESS, **known)
 
 
 def _positive(text, where):
