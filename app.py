@@ -2,7 +2,7 @@
 import logging
 import os
 
-from chalice import Chalice, Rate
+from chalice import Chalice, Cron, Rate
 
 from chalicelib import logs, settings
 
@@ -73,6 +73,23 @@ def get_event(event_id):
 @app.route('/events/{event_id}/resend', methods=['POST'], content_types=ANY)
 def resend_event(event_id):
     return _handlers().resend_event(app.current_request, event_id)
+
+
+@app.route('/reconciliations', methods=['POST'], content_types=ANY)
+def reconcile():
+    return _handlers().reconcile(app.current_request)
+
+
+@app.route('/reconciliations/{provider}/{date}', methods=['GET'], content_types=ANY)
+def get_reconciliation(provider, date):
+    return _handlers().get_reconciliation(app.current_request, provider, date)
+
+
+@app.schedule(Cron(30, 2, '*', '*', '?', '*'))
+def reconcile_yesterday(event):
+    """10:30 China time (02:30 UTC): yesterday's bills are out (Alipay before 09:00, WeChat Pay after 10:00)."""
+    from chalicelib.reconciliation import service
+    service.run_yesterday()
 
 
 @app.on_dynamodb_record(stream_arn=os.environ.get('PAYGATE_TABLE_STREAM_ARN', LOCAL_STREAM), batch_size=10)

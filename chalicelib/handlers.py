@@ -63,6 +63,20 @@ def resend_event(request, event_id):
     return web.json_response(202, events_api.resend(event_id))
 
 
+@web.api
+def reconcile(request):
+    auth.require(request.headers, auth.SECRET)
+    from chalicelib.reconciliation import api
+    return web.json_response(200, api.start(web.json_body(request)))
+
+
+@web.api
+def get_reconciliation(request, provider, day):
+    auth.require(request.headers, auth.SECRET)
+    from chalicelib.reconciliation import api
+    return web.json_response(200, api.report(provider, day, dict(request.query_params or {})))
+
+
 def notify(request, route):
     """A provider's notification on /notify/<route>; always answered in the provider's format."""
     try:

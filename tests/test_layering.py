@@ -79,6 +79,7 @@ LAYERS = (
     ('chalicelib.handlers', 'chalicelib.web'),
     ('chalicelib.orders', 'chalicelib.refunds', 'chalicelib.payments', 'chalicelib.notifications',
      'chalicelib.compensation', 'chalicelib.coins', 'chalicelib.events_api', 'chalicelib.cloudmarket',
+     'chalicelib.reconciliation',
      'chalicelib.webhooks', 'chalicelib.keyring', 'chalicelib.checks', 'chalicelib.events'),
     ('chalicelib.providers',),
     ('chalicelib.store',),
