@@ -14,12 +14,14 @@ where it lists nothing). No function reads the settings of a provider the stage
 does not enable.
 """
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 GET_ITEM = 'dynamodb:GetItem'
 PUT_ITEM = 'dynamodb:PutItem'
 UPDATE_ITEM = 'dynamodb:UpdateItem'
 DELETE_ITEM = 'dynamodb:DeleteItem'
+BATCH_GET = 'dynamodb:BatchGetItem'
+BATCH_WRITE = 'dynamodb:BatchWriteItem'
 
 # Queries on the base table (not an index).
 TABLE = 'table'
@@ -61,6 +63,9 @@ class Spec:
 
 # Read, create and change items (TransactWriteItems with Puts and Updates included).
 READ_WRITE = (GET_ITEM, PUT_ITEM, UPDATE_ITEM)
+# What a reconciliation does, on demand or on schedule.
+RECONCILE = Needs(items=READ_WRITE + (BATCH_GET, BATCH_WRITE), queries=(TABLE, 'events_by_time'),
+                  settings=KEYS + (WEBHOOKS,), providers=('download_bill', 'query'))
 
 GROUPS = {
     # POST /orders, GET /orders/{id}: any key, creates at any provider; an
@@ -86,6 +91,9 @@ GROUPS = {
     # Midas game coins: balance (publishable key), presents (secret key), and payments:
     # an order from the catalog paid with pay_m (its order.paid event written), deleted again
     # when its price is not a whole number of coins.
+    # Reconciliation on demand (POST) and its reports (GET): downloads a bill, reads the day's
+    # events and the orders it names, pays what the provider confirms, replaces the day's report.
+    'reconcile': Spec(1024, 29, 2, RECONCILE),
     'midas': Spec(512, 29, 20, Needs(
         items=(GET_ITEM, PUT_ITEM, UPDATE_ITEM, DELETE_ITEM),
         settings=KEYS + (CATALOG, WEBHOOKS), providers='midas')),
@@ -110,6 +118,9 @@ HANDLERS = {
     'midas_settle': Spec(256, 150, 10, Needs(providers='midas', fails_to_queue=True)),
     # Every 12 hours: download the providers' rotating platform certificates (WeChat Pay's)
     # and keep them (CERT# items) for the notifications and replies they verify.
+    # 10:30 China time: yesterday of every enabled provider. A bill not yet published fails the
+    # invocation: Lambda retries it twice, then it waits in its failure queue (alarmed).
+    'reconcile_yesterday': Spec(1024, 900, 1, replace(RECONCILE, settings=(WEBHOOKS,), fails_to_queue=True)),
     'refresh_certificates': Spec(256, 60, 1, Needs(
         items=(GET_ITEM, PUT_ITEM), providers=('refresh_keys',))),
 }
@@ -129,7 +140,7 @@ PROVIDER_READS = {
         # Verified with Alipay's key; app_id and seller_id are checked.
         NOTIFY: ('PAYGATE_ALIPAY_APP_ID', 'PAYGATE_ALIPAY_SELLER_ID',
                  'PAYGATE_ALIPAY_PUBLIC_KEY', 'PAYGATE_ALIPAY_PUBLIC_CERT'),
-        **dict.fromkeys(('query', 'close', 'refund'), (
+        **dict.fromkeys(('query', 'close', 'refund', 'download_bill'), (
             'PAYGATE_ALIPAY_APP_ID', 'PAYGATE_ALIPAY_APP_PRIVATE_KEY', 'PAYGATE_ALIPAY_APP_CERT',
             'PAYGATE_ALIPAY_ROOT_CERT', 'PAYGATE_ALIPAY_PUBLIC_KEY', 'PAYGATE_ALIPAY_PUBLIC_CERT')),
     },
@@ -140,7 +151,7 @@ PROVIDER_READS = {
                    'PAYGATE_WECHATPAY_PRIVATE_KEY', 'PAYGATE_WECHATPAY_PUBLIC_KEY'),
         # v2: the API key (payments' sign, refunds' req_info); v3: the APIv3 key and the public key.
         NOTIFY: ('PAYGATE_WECHATPAY_KEY', 'PAYGATE_WECHATPAY_APIV3_KEY', 'PAYGATE_WECHATPAY_PUBLIC_KEY'),
-        **dict.fromkeys(('query', 'close'), (
+        **dict.fromkeys(('query', 'close', 'download_bill'), (
             'PAYGATE_WECHATPAY_KEY', 'PAYGATE_WECHATPAY_PRIVATE_KEY', 'PAYGATE_WECHATPAY_PUBLIC_KEY')),
         # v2 refunds also present the merchant's client certificate.
         'refund': ('PAYGATE_WECHATPAY_KEY', 'PAYGATE_WECHATPAY_PRIVATE_KEY', 'PAYGATE_WECHATPAY_PUBLIC_KEY',
@@ -192,6 +203,7 @@ ROUTE_RULES = (
     Rule('GET|POST', r'/events(/.*)?', 'admin', 'admin'),
     Rule('.*', r'/(cloudmarket|instances)(/.*)?', 'cloudmarket', 'cloudmarket'),
     Rule('.*', r'/midas/.+', 'midas', 'midas'),
+    Rule('GET|POST', r'/reconciliations(/.*)?', 'reconcile', 'reconcile'),
 )
 
 

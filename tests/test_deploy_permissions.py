@@ -17,6 +17,7 @@ logs by the runtime.)
 """
 import json
 import os
+import gzip
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -26,11 +27,13 @@ import pytest
 import requests
 
 from chalicelib import aws, catalog, clock, compensation, settings
+from chalicelib.providers.bill import CHINA
 from chalicelib.store import keys as key_store
 from chalicelib.webhooks import worker
 from deploy import plan, policy
 from tests import alipay_sdk, table
 from tests.alipay_fixtures import APP_ID, GATEWAY, SELLER_ID, TRADE_NO, expect_gateway, signed
+from tests.bill_fixtures import alipay_texts, alipay_zip, bill_file, downloadbill, hashed, tradebill, wechat_text
 from tests.certs import ca_name, issued_certificate
 from tests.cloudmarket_fixtures import create_body, deliver, signed_query
 from tests.codepay_fixtures import expect_create
@@ -40,6 +43,7 @@ from tests.helpers import (FORM, PUBLISHABLE, SECRET, body_json, codepay_notific
 from tests.midas_fixtures import (CATALOG, PAYER, buy_goods_answer, delivery, expect, midas_environment,
                                   query_of)
 from tests.midas_fixtures import URL as MIDAS_URL
+from tests.reconciliation_fixtures import PAY_1
 from tests.test_deploy_template import resource_token
 from tests.wechatpay_fixtures import (APP_APPID, APPID, LOGIN_URL, MCH_ID, OPENID, PLATFORM_SERIAL, PUB_KEY_ID, WeChat,
                                       certificates_reply, environment, payment_fields,
@@ -419,6 +423,43 @@ def compensate(recorder, alipay_answers, alipay_keys, wechat):
     assert done == {'checked': 7, 'paid': 2, 'closed': 5, 'errors': 0}
 
 
+def reconcile(client, recorder, http_mock, alipay_answers, alipay_keys, wechat, paygate_env):
+    """A day reconciled on demand and by the morning schedule: the bills downloaded (WeChat Pay through
+    v2, and v3 with a reply signed by the cached platform certificate), a closed order the provider
+    says was paid is paid, the report read back."""
+    today = clock.now().astimezone(CHINA).date().isoformat()
+    bill_url = 'https://dwbillcenter.alipay.com/downloadBillFile.resource?fileId=perm'
+    alipay_answers['alipay.data.dataservice.bill.downloadurl.query'] = {**ALIPAY_SUCCESS, 'bill_download_url': bill_url}
+
+    def alipay_query(params):
+        out_trade_no = json.loads(params['biz_content'])['out_trade_no']
+        return alipay_sdk.answer_json(params['method'], {
+            **ALIPAY_SUCCESS, 'out_trade_no': out_trade_no, 'trade_no': f'{TRADE_NO}-{out_trade_no}',
+            'trade_status': 'TRADE_SUCCESS', 'total_amount': '6.00'}, alipay_keys.alipay)
+    alipay_answers['alipay.trade.query'] = alipay_query
+    http_mock.add('GET', bill_url, body=alipay_zip(detail=alipay_texts()[0].replace(PAY_1, 'perm_alipay_expired')))
+    http_mock.add('GET', bill_url, body=alipay_zip(detail=alipay_texts()[0].replace(PAY_1, 'perm_alipay_close')))
+    wechat.v3('GET', f'/v3/pay/transactions/out-trade-no/perm-wx3-close?mchid={MCH_ID}', body={
+        'trade_state': 'SUCCESS', 'out_trade_no': 'perm-wx3-close', 'mchid': MCH_ID, 'appid': APPID,
+        'transaction_id': '4200000000-wx3-close', 'amount': {'total': 600, 'payer_total': 600, 'currency': 'CNY'}})
+    downloadbill(wechat, gzip.compress(wechat_text().replace(PAY_1, 'perm-wx3-close').encode()))
+    paygate_env.setenv('PAYGATE_WECHATPAY_API_VERSION', 'v2')
+    with recorder.running('reconcile'):
+        for provider in ('alipay', 'wechatpay', 'codepay'):
+            response = post_json(client, '/reconciliations', {'provider': provider, 'date': today}, SECRET)
+            assert response.status_code == 200, response.body
+        assert client.http.get(f'/reconciliations/alipay/{today}', headers=SECRET).status_code == 200
+    paygate_env.setenv('PAYGATE_WECHATPAY_API_VERSION', 'v3')
+    tradebill(wechat, hashed(wechat_text()), key=wechat.keys.platform, serial=PLATFORM_SERIAL)
+    bill_file(wechat, gzip.compress(wechat_text().encode()))
+    tomorrow = clock.now() + timedelta(days=1)
+    with recorder.running('reconcile_yesterday'), mock.patch.object(clock, 'now', lambda: tomorrow):
+        event = client.events.generate_cw_event('aws.events', 'Scheduled Event', {}, [])
+        client.lambda_.invoke('reconcile_yesterday', event)
+    for name in ('perm_alipay_expired', 'perm_alipay_close', 'perm-wx3-close'):
+        assert table.order_by_trade_no(name)['status'] == 'PAID', name
+
+
 def env():
     return {name: value for name, value in os.environ.items() if name.startswith('PAYGATE_')}
 
@@ -445,6 +486,7 @@ def test_every_call_is_granted_and_every_grant_is_used(client, http_mock, record
     refund_notifications(client, recorder, wechatpay_keys)
     webhooks(http_mock, recorder, event_id)
     compensate(recorder, alipay_answers, alipay_keys, wechat)
+    reconcile(client, recorder, http_mock, alipay_answers, alipay_keys, wechat, paygate_env)
 
     functions = {f.name: f for f in plan.build(app_module.app)}
     assert set(recorder.needed) == set(functions)

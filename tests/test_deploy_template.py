@@ -23,6 +23,7 @@ API_TIMEOUT_LIMIT = 29            # API Gateway's integration timeout
 
 ITEMS = {'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'}
 DELETE = {'dynamodb:DeleteItem'}
+BATCH = {'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'}
 KEYS = {'PAYGATE_PUBLISHABLE_KEYS', 'PAYGATE_SECRET_KEYS'}
 WEBHOOKS = {'PAYGATE_WEBHOOKS'}
 CATALOG = {'PAYGATE_CATALOG'}
@@ -67,6 +68,10 @@ EXPECTED = {
     'deliver_webhooks': need(ITEMS, send=True, receive=True, settings=WEBHOOKS),
     'sweep_webhooks': need(queries={'index/work'}, send=True),
     'compensate': need(ITEMS, {'index/work'}, settings=WEBHOOKS | ALIPAY_SIGNS | ALIPAY_VERIFIES | WECHATPAY_API),
+    'reconcile': need(ITEMS | BATCH, {'table', 'index/events_by_time'},
+                      settings=KEYS | WEBHOOKS | ALIPAY_SIGNS | ALIPAY_VERIFIES | WECHATPAY_API),
+    'reconcile_yesterday': need(ITEMS | BATCH, {'table', 'index/events_by_time'}, fails_to_queue=True,
+                                settings=WEBHOOKS | ALIPAY_SIGNS | ALIPAY_VERIFIES | WECHATPAY_API),
 }
 
 # Every route the app has today: (method, path) -> the function's logical id. Routes added
@@ -206,6 +211,8 @@ def expected_route_function(method, path):
         return 'cloudmarket'
     if path.startswith('/midas/'):
         return 'midas'
+    if re.fullmatch(r'/reconciliations(/.*)?', path):
+        return 'reconcile'
     raise AssertionError(f'no expectation for {method} {path}')
 
 
@@ -380,15 +387,15 @@ def test_every_queue_has_a_dead_letter_queue(stage):
                        for q in queues.values() if 'RedrivePolicy' in q['Properties']}
         assert dead_letter and dead_letter <= set(queues)
         failure = {name for name in queues if name.endswith('FailureQueue')}
-        assert failure == {'MidasSettleFailureQueue'}
+        assert failure == {'MidasSettleFailureQueue', 'ReconcileYesterdayFailureQueue'}
         for name, queue in queues.items():
             if name not in dead_letter | failure:
                 assert queue['Properties']['RedrivePolicy']['maxReceiveCount'] >= 1, name
-        alarm = template['Resources']['MidasSettleFailureQueueAlarm']['Properties']
-        assert alarm['Dimensions'] == [{'Name': 'QueueName',
-                                        'Value': {'Fn::GetAtt': ['MidasSettleFailureQueue', 'QueueName']}}]
-        assert (alarm['MetricName'], alarm['Threshold'], alarm['ComparisonOperator']) == (
-            'ApproximateNumberOfMessagesVisible', 0, 'GreaterThanThreshold')
+        for queue in failure:
+            alarm = template['Resources'][f'{queue}Alarm']['Properties']
+            assert alarm['Dimensions'] == [{'Name': 'QueueName', 'Value': {'Fn::GetAtt': [queue, 'QueueName']}}]
+            assert (alarm['MetricName'], alarm['Threshold'], alarm['ComparisonOperator']) == (
+                'ApproximateNumberOfMessagesVisible', 0, 'GreaterThanThreshold')
 
 
 def test_midas_settle_fails_to_its_queue_after_lambdas_retries(stage):
@@ -451,7 +458,7 @@ def test_chalice_made_functions_use_their_generated_policy_files(stage):
     resources = built['sam']['Resources']
     per_function = config['lambda_functions']
     assert set(per_function) == {'api_handler', 'deliver_new_events', 'deliver_webhooks', 'sweep_webhooks',
-                                 'compensate', 'refresh_certificates', 'midas_settle'}
+                                 'compensate', 'refresh_certificates', 'midas_settle', 'reconcile_yesterday'}
     for chalice_name, settings in per_function.items():
         resource = 'APIHandler' if chalice_name == 'api_handler' else \
             ''.join(w.capitalize() for w in chalice_name.split('_'))
