@@ -8,7 +8,7 @@ import click
 
 from paygate_cli import stage
 from paygate_cli.client import Paygate
-from paygate_cli.commands import api, doctor, keys, listen, trigger
+from paygate_cli.commands import api, doctor, keys, listen, reconcile, trigger
 from paygate_cli.errors import CliError
 
 LOCAL_URL = 'http://127.0.0.1:8000'
@@ -85,12 +85,12 @@ def _fail(message, code):
 @click.pass_context
 def cli(ctx, url, secret_key, api_key, keys_file, as_json):
     """Work Paygate from a terminal: send providers' signed notifications, listen for webhooks,
-    read and change orders, events and instances."""
+    read and change orders, events and instances, reconcile a day."""
     ctx.obj = Context(url, secret_key, api_key, keys_file, as_json)
 
 
-for command in (trigger.trigger, listen.listen, api.orders, api.events, api.instances, keys.keys,
-                doctor.doctor):
+for command in (trigger.trigger, listen.listen, api.orders, api.events, api.instances, reconcile.reconcile,
+                keys.keys, doctor.doctor):
     cli.add_command(command)
 
 

@@ -296,3 +296,18 @@ def test_trigger_pays_wechatpay_orders_of_every_scene(run, scene, options):
     assert fields['appid'] == (LOCAL['PAYGATE_WECHATPAY_APP_APPID'] if scene == 'app' else LOCAL['PAYGATE_WECHATPAY_APPID'])
     assert [a['accepted'] for a in sent['answers']] == [True]
     assert shown(run, order['order_id'])['status'] == 'PAID'
+
+
+@pytest.mark.parametrize('provider', ['wechatpay', 'alipay'])
+def test_reconcile_catches_a_payment_whose_notification_the_sandbox_dropped(run, provider):
+    order = new_order(run, provider)
+    dropped = requests.post(f'http://127.0.0.1:{run.sandbox_port}/{provider}/pay/{order["order_id"]}?notify=drop',
+                            timeout=30)
+    assert dropped.status_code == 200 and shown(run, order['order_id'])['status'] == 'CREATED'
+    report = paygate_json(run, 'reconcile', provider)
+    [line] = [line for line in report['lines']['data'] if line['out_trade_no'] == order['out_trade_no']]
+    assert (line['outcome'], line['resolution']) == ('missing_here', 'paid here now: order.paid sent')
+    assert shown(run, order['order_id'])['status'] == 'PAID'
+    assert order_events(run, order['order_id']) == ['order.paid']
+    table = paygate(run, 'reconcile', provider, '--show', '--outcome', 'missing_here').stdout
+    assert order['out_trade_no'] in table and 'missing_here' in table

@@ -8,7 +8,6 @@ answered and the order as Paygate shows it afterwards; 200 once the order is PAI
 `?notify=drop` asked for the notification to be lost), 502 when it is not.
 """
 import html
-import json
 from urllib.parse import urlsplit
 
 import requests

@@ -124,6 +124,19 @@ def events_routes(seed):
     ]
 
 
+def reconciliation_routes(seed):
+    """A day reconciled (the providers' bill APIs answering as the case says) and its report read."""
+    run = {'provider': 'wechatpay', 'date': '2025-11-21'}
+    listing = {'limit': '2', 'outcome': 'matched', 'cursor': 'cGF5bWVudCNwZzEjNDIwMA=='}
+    days = st.tuples(fs.path_ids(['wechatpay', 'alipay', 'codepay']), fs.path_ids(['2025-11-21', '2025-11-22'])).map(
+        lambda parts: '/reconciliations/{}/{}'.format(*parts))
+    return [
+        Route('POST /reconciliations', st.sampled_from(['codepay', 'alipay', 'wechatpay', 'midas']).flatmap(
+            lambda name: request('POST', '/reconciliations', SECRET, {**run, 'provider': name}))),
+        Route('GET /reconciliations/{provider}/{date}', request('GET', days, SECRET, query=listing)),
+    ]
+
+
 def midas_routes(seed):
     login_headers = [f'X-Midas-{name.replace("_", "-")}' for name in PAYER]
     payment = {'product_id': 'gold_60', 'payer': PAYER, 'out_trade_no': 'merchant-0002'}
@@ -335,7 +348,7 @@ def wechat_v3_notification(draw, seed):
 def all_routes(seed):
     """Every HTTP route of app.py, named `METHOD /path` as app.py declares it."""
     routes = [*orders_routes(seed), *events_routes(seed), *midas_routes(seed), *cloudmarket_routes(seed),
-              *notify_routes(seed)]
+              *notify_routes(seed), *reconciliation_routes(seed)]
     return {route.name: route for route in routes}
 
 
@@ -344,4 +357,5 @@ ROUTE_NAMES = ['GET /', 'POST /orders', 'GET /orders/{order_id}', 'POST /orders/
                'POST /events/{event_id}/resend', 'GET /midas/balance', 'POST /midas/payments',
                'POST /midas/presents', 'POST /cloudmarket', 'GET /cloudmarket/login/{token}',
                'GET /instances/{sign_id}', 'POST /notify/codepay', 'POST /notify/alipay', 'GET /notify/midas',
-               'POST /notify/wechatpay', 'POST /notify/wechatpay/v3']
+               'POST /notify/wechatpay', 'POST /notify/wechatpay/v3', 'POST /reconciliations',
+               'GET /reconciliations/{provider}/{date}']

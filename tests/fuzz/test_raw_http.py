@@ -3,7 +3,6 @@
 Each request goes over a raw socket; the server must answer it (a 4xx for bad
 input) and never just close the connection.
 """
-import json
 import socket
 from urllib.parse import urlencode
 
