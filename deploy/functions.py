@@ -64,7 +64,7 @@ class Spec:
 # Read, create and change items (TransactWriteItems with Puts and Updates included).
 READ_WRITE = (GET_ITEM, PUT_ITEM, UPDATE_ITEM)
 # What a reconciliation does, on demand or on schedule.
-RECONCILE = Needs(items=READ_WRITE + (BATCH_GET, BATCH_WRITE), queries=(TABLE, 'events_by_time'),
+RECONCILE = Needs(items=READ_WRITE + (DELETE_ITEM, BATCH_GET, BATCH_WRITE), queries=(TABLE, 'events_by_time'),
                   settings=KEYS + (WEBHOOKS,), providers=('download_bill', 'query'))
 
 GROUPS = {

@@ -68,9 +68,9 @@ EXPECTED = {
     'deliver_webhooks': need(ITEMS, send=True, receive=True, settings=WEBHOOKS),
     'sweep_webhooks': need(queries={'index/work'}, send=True),
     'compensate': need(ITEMS, {'index/work'}, settings=WEBHOOKS | ALIPAY_SIGNS | ALIPAY_VERIFIES | WECHATPAY_API),
-    'reconcile': need(ITEMS | BATCH, {'table', 'index/events_by_time'},
+    'reconcile': need(ITEMS | DELETE | BATCH, {'table', 'index/events_by_time'},
                       settings=KEYS | WEBHOOKS | ALIPAY_SIGNS | ALIPAY_VERIFIES | WECHATPAY_API),
-    'reconcile_yesterday': need(ITEMS | BATCH, {'table', 'index/events_by_time'}, fails_to_queue=True,
+    'reconcile_yesterday': need(ITEMS | DELETE | BATCH, {'table', 'index/events_by_time'}, fails_to_queue=True,
                                 settings=WEBHOOKS | ALIPAY_SIGNS | ALIPAY_VERIFIES | WECHATPAY_API),
 }
 

@@ -258,3 +258,17 @@ def test_the_morning_run_reconciles_yesterday_for_every_provider_and_fails_for_a
         service.run_yesterday()
     assert [item['sk']['S'] for item in table_items(f'RECON#codepay#{DAY}')] == ['REPORT']
     assert table_items(f'RECON#wechatpay#{DAY}') == []
+
+
+def test_one_run_of_a_day_at_a_time_and_a_dead_runs_lease_lapses(moto_table, client, monkeypatch):
+    ledger = Ledger('codepay', monkeypatch)
+    ledger.at(NEXT_MORNING)
+    from chalicelib.store import reconciliations
+    assert reconciliations.claim('codepay', DAY, 'other-run', int(NEXT_MORNING.timestamp()), service.LEASE_SECONDS)
+    response = reconcile(client, 'codepay')
+    assert response.status_code == 409 and body_json(response)['error']['code'] == 'reconciliation_running'
+    assert service.run_yesterday()['codepay'] == 'running elsewhere'
+    assert [item['sk']['S'] for item in table_items(f'RECON#codepay#{DAY}')] == ['RUN']
+    ledger.at(NEXT_MORNING + timedelta(seconds=service.LEASE_SECONDS + 1))
+    assert reconcile(client, 'codepay').status_code == 200
+    assert [item['sk']['S'] for item in table_items(f'RECON#codepay#{DAY}')] == ['REPORT']

@@ -21,6 +21,9 @@ def start(body):
     day = _day(body.get('date'))
     try:
         return service.view(service.run(provider, day))
+    except service.Running:
+        raise ApiError(409, 'reconciliation_running', f'{provider} {day} is being reconciled now; '
+                                                      'ask for its report in a minute') from None
     except ProviderError as exc:
         if exc.code == bills.NOT_READY:
             raise ApiError(409, 'bill_not_ready', f'{provider} has not published its bill of {day} yet; '
@@ -83,6 +86,6 @@ def _after(cursor):
         key = base64.urlsafe_b64decode(cursor.encode('ascii')).decode('utf-8')
     except (ValueError, UnicodeError, binascii.Error):
         key = ''
-    if not key.startswith((bills.PAYMENT + '#', bills.REFUND + '#')) or len(key) > 400:
+    if not key.startswith((bills.PAYMENT + '#', bills.REFUND + '#')) or len(key.encode('utf-8')) > matching.MAX_KEY:
         raise invalid('cursor is not one this API returned', 'cursor')
     return key

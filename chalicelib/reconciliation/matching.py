@@ -16,6 +16,7 @@ provider's trade number, a refund by out_trade_no and refund_no.
   status_mismatch  the bill and Paygate disagree on whether it succeeded
   here_only        the provider publishes no bill: Paygate's books alone
 """
+import hashlib
 from dataclasses import dataclass, field
 
 from chalicelib import money, ordermodel
@@ -26,6 +27,7 @@ AMOUNT_MISMATCH, REFUND_MISMATCH, STATUS_MISMATCH = 'amount_mismatch', 'refund_m
 HERE_ONLY = 'here_only'
 OUTCOMES = (MATCHED, MISSING_HERE, MISSING_THERE, AMOUNT_MISMATCH, REFUND_MISMATCH, STATUS_MISMATCH, HERE_ONLY)
 SUCCEEDED = 'SUCCEEDED'
+MAX_KEY = 512          # bytes; DynamoDB's sort keys take up to 1,024
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,12 @@ class Books:
 
 
 def key_of(entry):
-    """The line key of a BillLine or a Recorded."""
+    """The line key of a BillLine or a Recorded (a digest for a key too long to store as one)."""
     number = entry.refund_no if entry.kind == REFUND else entry.provider_trade_no
-    return f'{entry.kind}#{entry.out_trade_no}#{number}'
+    key = f'{entry.kind}#{entry.out_trade_no}#{number}'
+    if len(key.encode('utf-8')) > MAX_KEY:
+        return f'{entry.kind}#sha256:{hashlib.sha256(key.encode("utf-8")).hexdigest()}'
+    return key
 
 
 def match(provider, bill_lines, books, recorded, billed_before=frozenset()):

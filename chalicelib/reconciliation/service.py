@@ -9,7 +9,8 @@ and announce it: reconciliation.completed, and reconciliation.mismatch when a
 line is anything but matched.
 
 A line an earlier run of the same day settled keeps the outcome it was found
-with, so running a day again gives the same report.
+with, so running a day again gives the same report. One run of a day at a
+time: a second one meanwhile is refused (Running).
 """
 import logging
 import secrets
@@ -30,11 +31,31 @@ COMPLETED, NO_BILL, NO_BILL_API = 'completed', 'no_bill', 'no_bill_api'
 APPLIED = 'paid here now: order.paid sent'
 RECONCILIATION_COMPLETED = 'reconciliation.completed'
 RECONCILIATION_MISMATCH = 'reconciliation.mismatch'
+# Longer than any function runs (15 minutes): a run that dies frees its day when this lapses.
+LEASE_SECONDS = 900
+
+
+class Running(Exception):
+    """Another run of the same day is under way."""
 
 
 def run(provider_name, day):
     """Reconcile `provider_name`'s China day `day` (YYYY-MM-DD); the report. Raises ProviderError
-    (code `not_ready` while the provider has not published the bill)."""
+    (code `not_ready` while the provider has not published the bill), Running."""
+    run_id = secrets.token_hex(8)
+    if not report_store.claim(provider_name, day, run_id, int(clock.now().timestamp()), LEASE_SECONDS):
+        raise Running(f'{provider_name} {day} is being reconciled already')
+    try:
+        report = _reconcile(provider_name, day, run_id)
+    finally:
+        report_store.release(provider_name, day, run_id)
+    _announce(report)
+    log.info('reconciled %s %s: %s', provider_name, day, report['outcomes'],
+             extra={'provider': provider_name, 'outcome': report['status']})
+    return report
+
+
+def _reconcile(provider_name, day, run_id):
     bill = _bill(provider_name, day)
     recorded = books.recorded(provider_name, day)
     book = books.read(bill.lines if bill else (), recorded)
@@ -44,11 +65,8 @@ def run(provider_name, day):
         lines = matching.match(provider_name, bill.lines, book, recorded, _billed_before(provider_name, day, recorded))
     lines = _as_found_before(lines, report_store.lines(provider_name, day))
     _settle(provider_name, lines, book)
-    report = _report(provider_name, day, bill, lines)
+    report = _report(provider_name, day, run_id, bill, lines)
     report_store.replace(report, lines)
-    _announce(report)
-    log.info('reconciled %s %s: %s', provider_name, day, report['outcomes'],
-             extra={'provider': provider_name, 'outcome': report['status']})
     return report
 
 
@@ -60,6 +78,8 @@ def run_yesterday():
     for name in settings.get().providers:
         try:
             done[name] = run(name, day)['status']
+        except Running:
+            done[name] = 'running elsewhere'
         except ProviderError as exc:
             log.warning('reconciliation of %s %s: %s', name, day, exc, extra={'provider': name, 'outcome': 'error'})
             done[name] = f'error: {exc}'
@@ -125,12 +145,12 @@ def _query_and_apply(provider_name, provider, order):
     return f'not applied ({outcome}): see the notification log'
 
 
-def _report(provider_name, day, bill, lines):
+def _report(provider_name, day, run_id, bill, lines):
     status = NO_BILL_API if bill is None else NO_BILL if isinstance(bill, bills.NoBill) else COMPLETED
     outcomes = matching.totals(lines)
     off = sum(found['count'] for outcome, found in outcomes.items()
               if outcome not in (matching.MATCHED, matching.HERE_ONLY))
-    return {'provider': provider_name, 'date': day, 'status': status, 'run_id': secrets.token_hex(8),
+    return {'provider': provider_name, 'date': day, 'status': status, 'run_id': run_id,
             'reconciled_at': clock.rfc3339(clock.now()), 'outcomes': outcomes, 'mismatches': off,
             'bill': _bill_totals(bill) if bill is not None else None}
 

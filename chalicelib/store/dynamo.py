@@ -167,8 +167,12 @@ def update(item_key, fields, condition=None, expression=None, add=None, extra_se
     return expression.request(body)
 
 
-def delete(item_key):
-    return {'TableName': table(), 'Key': item_key}
+def delete(item_key, condition=None, expression=None):
+    """A Delete request body, under `condition` when given."""
+    body = {'TableName': table(), 'Key': item_key}
+    if condition:
+        body['ConditionExpression'] = condition
+    return (expression or Expression()).request(body)
 
 
 def get(item_key):
@@ -185,6 +189,11 @@ def write_put(body):
 def write_update(body):
     """update_item(body); ConditionFailed with the old item when its condition refuses."""
     _single(client().update_item, body)
+
+
+def write_delete(body):
+    """delete_item(body); ConditionFailed with the old item when its condition refuses."""
+    _single(client().delete_item, body)
 
 
 def _single(call, body):

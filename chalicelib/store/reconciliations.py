@@ -3,6 +3,7 @@
 Items:
   RECON#<provider>#<date> / REPORT        the report: status, totals, the run that made it
   RECON#<provider>#<date> / LINE#<key>    one bill line or Paygate record, with its outcome
+  RECON#<provider>#<date> / RUN           the lease of the run under way (one run of a day at a time)
 
 Running a day again replaces its report: the new run's lines are written
 (over the old ones of the same key), the old run's other lines are deleted,
@@ -13,10 +14,36 @@ from chalicelib.store import dynamo
 
 REPORT = 'REPORT'
 LINE = 'LINE#'
+RUN = 'RUN'
 
 
 def _pk(provider, day):
     return f'RECON#{provider}#{day}'
+
+
+def claim(provider, day, run_id, now, seconds):
+    """Take the day's run lease for `seconds` from `now` (epoch seconds); False while another run
+    holds it. A run that dies leaves it to lapse."""
+    expression = dynamo.Expression()
+    lease = expression.name('lease_until')
+    condition = f'attribute_not_exists(pk) OR {lease} < {expression.value(now)}'
+    item = {'pk': _pk(provider, day), 'sk': RUN, 'run_id': run_id, 'lease_until': now + seconds,
+            'ttl': now + seconds + 86400}
+    try:
+        dynamo.write_put(dynamo.put(item, condition, expression))
+    except dynamo.ConditionFailed:
+        return False
+    return True
+
+
+def release(provider, day, run_id):
+    """Give the lease back (if it is still this run's)."""
+    expression = dynamo.Expression()
+    try:
+        dynamo.write_delete(dynamo.delete(dynamo.key(_pk(provider, day), RUN), expression.equals('run_id', run_id),
+                                          expression))
+    except dynamo.ConditionFailed:
+        pass
 
 
 def get(provider, day):
@@ -26,7 +53,7 @@ def get(provider, day):
 def lines(provider, day, run_id=None):
     """Every line of the day's report (of run `run_id` when given), in key order."""
     return dynamo.query(_lines_request(provider, day),
-                        keep=None if run_id is None else (lambda item: item['run_id'] == run_id))
+                        keep=None if run_id is None else (lambda item: item.get('run_id') == run_id))
 
 
 def page(provider, day, run_id, after=None, limit=100, outcome=None):
@@ -35,7 +62,7 @@ def page(provider, day, run_id, after=None, limit=100, outcome=None):
     request = _lines_request(provider, day, after)
 
     def keep(item):
-        return item['sk'].startswith(LINE) and item['run_id'] == run_id and outcome in (None, item['outcome'])
+        return item['sk'].startswith(LINE) and item.get('run_id') == run_id and outcome in (None, item['outcome'])
 
     found = dynamo.query(request, max_items=limit + 1, keep=keep)
     more = len(found) > limit
