@@ -32,7 +32,7 @@ def codepay_notification(pay_id, money='6.00', pay_no='CP20261122000001', key=CO
                          **extra):
     """Codepay's notification: `price` is the order's price, `money` what the buyer paid (the quote)."""
     fields = {'pay_id': pay_id, 'money': money, 'price': price or money, 'type': '1', 'pay_no': pay_no,
-              'param': '', 'pay_time': '1763780000', 'tag': '', **extra}
+              'param': '', 'pay_time': '1763780000', 'pay_tag': '', **extra}
     fields['sign'] = codepay_sign(fields, key)
     return fields
 

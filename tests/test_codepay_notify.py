@@ -47,7 +47,7 @@ def test_unknown_fields_are_signed_too(client, order):
 
 @pytest.mark.parametrize('field, value', [
     ('money', '0.01'), ('pay_id', 'someone-else'), ('pay_no', 'CP2'), ('type', '3'),
-    ('price', '0.01'), ('param', 'x'), ('pay_time', '1'), ('tag', 'x'), ('sign', '0' * 32),
+    ('price', '0.01'), ('param', 'x'), ('pay_time', '1'), ('pay_tag', 'x'), ('sign', '0' * 32),
 ])
 def test_a_tampered_field_is_refused(client, order, field, value):
     fields = codepay_notification(order['out_trade_no'])

@@ -80,7 +80,7 @@ class Emulator:
         order['paid'] = True
         fields = {'pay_id': pay_id, 'money': order['money'], 'price': order['price'],
                   'type': order.get('type', '1'), 'pay_no': 'CP' + secrets.token_hex(8),
-                  'param': order.get('param', ''), 'pay_time': str(int(time.time())), 'tag': ''}
+                  'param': order.get('param', ''), 'pay_time': str(int(time.time())), 'pay_tag': ''}
         fields['sign'] = php_sign(fields, self.key)
         reply = requests.post(order['notify_url'], data=urlencode(fields), timeout=10,
                               headers={'Content-Type': 'application/x-www-form-urlencoded'})
