@@ -17,7 +17,7 @@ For each provider, in a warm process (settings resolved, clients made):
   parsing the form), wechatpayv3 `WeChatPay.callback` (verify and decrypt),
   wechatpy `WeChatPay.parse_payment_result` (WeChat Pay v2).
 CPU time is time.process_time over many calls; each figure is the median of
-ROUNDS rounds. No target: these are the figures issue 14 asks to show side by side.
+ROUNDS rounds. No target: the figures are shown side by side, for comparison.
 Run: .venv/bin/python -m bench.cpu [--smoke]
 """
 import base64

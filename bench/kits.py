@@ -15,7 +15,7 @@ from tests import alipay_fixtures, midas_fixtures, wechatpay_fixtures
 from tests.conftest import TEST_ENV, reset_caches
 from tests.contract_kits import ALIPAY, CODEPAY, MIDAS, WECHATPAY_V2, WECHATPAY_V3, Env
 
-# (label, kit); the first three are the ones issue 14's cold-start and count targets name.
+# (label, kit); the first three are the providers the cold-start targets name.
 KITS = (('Codepay', CODEPAY), ('Alipay', ALIPAY), ('WeChat Pay v3', WECHATPAY_V3),
         ('WeChat Pay v2', WECHATPAY_V2), ('Midas', MIDAS))
 MAIN = KITS[:3]

@@ -1,16 +1,17 @@
 """Per-notification cost through a real HTTP server against DynamoDB Local.
 
 Baseline: GET /orders/{id} on the same server (auth, one GetItem, JSON).
-Measured: a Codepay notification that pays an order (verify, two reads, one
-transaction), and a verified duplicate of it. Also the keep-alive stall that
-disabling Nagle's algorithm removes from `chalice local`.
-Run: .venv/bin/python -m bench.notify_cost
+Measured: a Codepay notification that pays an order (verify, one
+transaction), and a verified duplicate of it (the same transaction, refused).
+Also the keep-alive stall that disabling Nagle's algorithm removes from
+`chalice local`. No target: wall time through a local server, for comparison.
+Run: .venv/bin/python -m bench.notify_cost [--smoke]
 """
 import time
 
 import requests
 
-from bench import common
+from bench import common, figures
 
 COUNT = 200
 
@@ -22,12 +23,13 @@ def timed(session, calls):
     return (time.perf_counter() - started) / len(calls)
 
 
-def main():
+def measure(smoke=False):
     from chalice.local import ChaliceRequestHandler
     from localdev.server import BackgroundServer, create_server
+    count = 5 if smoke else COUNT
     with common.engine() as engine:
         common.environment(engine)
-        orders = [common.insert_open_order(f'bench{n:06d}') for n in range(COUNT)]
+        orders = [common.insert_open_order(f'bench{n:06d}') for n in range(count)]
         server = create_server('bench', '127.0.0.1', 0)
         server.port = server.server.server_address[1]
         form = {'Content-Type': 'application/x-www-form-urlencoded'}
@@ -48,6 +50,8 @@ def main():
     print(f'Codepay notification that pays:      {paid / read:.2f} x baseline')
     print(f'verified duplicate notification:     {duplicate / read:.2f} x baseline')
     print(f'keep-alive GET, stock chalice local: {stalled / fast:.1f} x the Nagle-free server')
+    return [figures.info('local server: Codepay notification that pays / GET /orders/{id}', f'{paid / read:.2f}x'),
+            figures.info('local server: verified duplicate / GET /orders/{id}', f'{duplicate / read:.2f}x')]
 
 
 def _stock_handler_read_time(orders, handler_class):
@@ -61,4 +65,4 @@ def _stock_handler_read_time(orders, handler_class):
 
 
 if __name__ == '__main__':
-    main()
+    figures.run(measure, __doc__.split('\n')[0])
