@@ -11,7 +11,10 @@ POST /orders). The process imports app.py and hands one API Gateway event to
 its Lambda entry point; the time from the first import to the answer is
 compared with the baseline: a fresh interpreter on the runtime's path alone
 that imports boto3, makes one DynamoDB client and one GetItem. Runs
-alternate between the baseline and each provider; medians are compared.
+alternate between the baseline and each provider; medians of wall time are
+judged, CPU time shown beside them (less moved by other load on the machine),
+and Codepay is run once more with its settings as plain values, to show what
+SSM costs.
 One more run per provider records every network call the cold process makes
 (bench/calls.py): one GetParameters for its settings and one TransactWriteItems.
 Run: .venv/bin/python -m bench.cold_start [--smoke]
@@ -27,7 +30,7 @@ from types import SimpleNamespace
 from bench import figures, kits, lambda_site
 from localdev import PROJECT_ROOT
 
-RUNS = 9
+RUNS = 11
 TARGET = 1.3
 HEAVY = ('requests', 'urllib3', 'Crypto', 'defusedxml', 'cryptography', 'OpenSSL')
 # The stage whose ssm: settings the bench follows: every setting it keeps in SSM is a reference here too.
@@ -37,11 +40,11 @@ EXPECTED_CALLS = ['ssm:GetParameters', 'dynamodb:TransactWriteItems']
 
 BASELINE = '''
 import json, os, sys, time
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 import boto3
 boto3.client('dynamodb', endpoint_url=os.environ['PAYGATE_DYNAMODB_ENDPOINT']).get_item(
     TableName=os.environ['PAYGATE_TABLE'], Key={'pk': {'S': 'x'}, 'sk': {'S': 'x'}})
-print(json.dumps({'seconds': time.perf_counter() - started}))
+print(json.dumps({'seconds': time.perf_counter() - started, 'cpu': time.process_time() - cpu}))
 '''
 NOTIFY = '''
 import json, sys, time
@@ -51,11 +54,10 @@ if counting:
     recorder = Recorder()
     recording = recorder.recording()
     recording.__enter__()
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 import app
 response = app.app(event, None)
-seconds = time.perf_counter() - started
-result = {'seconds': seconds, 'response': response}
+result = {'seconds': time.perf_counter() - started, 'cpu': time.process_time() - cpu, 'response': response}
 if counting:
     result.update(recorder.as_dict(),
                   loaded=sorted({m.split('.')[0] for m in sys.modules} & set(HEAVY)))
@@ -108,11 +110,12 @@ def function_environment(app_module, route, settings):
 
 
 class Provider:
-    """One provider's cold runs: its orders (made beforehand), environment and results."""
+    """One provider's cold runs: its orders (made beforehand), environment and results.
+    `expected` is the network calls a cold process makes (None: not judged, a comparison only)."""
 
-    def __init__(self, label, kit, env, events):
-        self.label, self.kit, self.env, self.events = label, kit, env, events
-        self.seconds, self.answers, self.counted = [], [], None
+    def __init__(self, label, kit, env, events, expected=EXPECTED_CALLS):
+        self.label, self.kit, self.env, self.events, self.expected = label, kit, env, events, expected
+        self.seconds, self.cpu, self.answers, self.counted = [], [], [], None
 
     def run(self, counting=False):
         result = run_child(NOTIFY, self.env, json.dumps(self.events.pop()), 'count' if counting else 'time')
@@ -121,6 +124,7 @@ class Provider:
             self.counted = result
         else:
             self.seconds.append(result['seconds'])
+            self.cpu.append(result['cpu'])
 
 
 def _succeeded(kit, response):
@@ -131,7 +135,8 @@ def _succeeded(kit, response):
 
 
 def prepare(stage, engine, ssm_endpoint, table, runs):
-    """Per provider: `runs` + 2 orders inserted and as many paying notifications, as Lambda events."""
+    """Per provider: `runs` + 2 orders inserted and as many paying notifications, as Lambda events;
+    and Codepay once more with every setting a plain value (what SSM costs, for comparison)."""
     import boto3
     from chalice.test import Client
     ssm = boto3.client('ssm', endpoint_url=ssm_endpoint, region_name='us-east-1',
@@ -144,12 +149,17 @@ def prepare(stage, engine, ssm_endpoint, table, runs):
             tables.create(aws.client('dynamodb'), table)
         import app
         with Client(app.app, stage_name='test') as client:
-            orders = [kits.create_order(client, stage, kit) for _ in range(runs + 2)]
+            orders = [kits.create_order(client, stage, kit) for _ in range(2 * runs + 4 if number == 0 else runs + 2)]
         events = [kits.lambda_event(stage.notification(kit, order)) for order in orders]
-        settings = deployed_settings(stage.environment(kit, table, None), ssm)
+        plain = stage.environment(kit, table, None)
+        settings = deployed_settings(plain, ssm)
         env = {**base_environment(engine, table), **function_environment(app, f'/notify/{kit.route}', settings),
                'AWS_ENDPOINT_URL_SSM': ssm_endpoint, **lambda_site.environment()}
-        prepared.append(Provider(label, kit, env, events))
+        prepared.append(Provider(label, kit, env, events[:runs + 2]))
+        if number == 0:
+            plain_env = {**env, **function_environment(app, f'/notify/{kit.route}', plain)}
+            prepared.append(Provider(f'{label}, settings not in SSM', kit, plain_env, events[runs + 2:],
+                                     expected=None))
     return prepared
 
 
@@ -174,8 +184,9 @@ def measure(smoke=False):
                 run_child(BASELINE, baseline_env)
                 provider.run()
                 provider.seconds.clear()
+                provider.cpu.clear()
             for _ in range(runs):
-                baseline.append(run_child(BASELINE, baseline_env)['seconds'])
+                baseline.append(run_child(BASELINE, baseline_env))
                 for provider in providers:
                     provider.run()
             counting_env = {'PYTHONPATH': os.pathsep.join([lambda_site.environment()['PYTHONPATH'],
@@ -185,23 +196,34 @@ def measure(smoke=False):
                 provider.run(counting=True)
     finally:
         ssm_server.stop()
-    return _report(statistics.median(baseline), providers, smoke)
+    return _report(baseline, providers, smoke)
 
 
-def _report(baseline, providers, smoke):
-    print(f'baseline, runtime path only: import boto3 + one DynamoDB client + one GetItem: '
-          f'{baseline * 1000:.0f} ms (median)')
+def _ms(seconds):
+    return ', '.join(f'{s * 1000:.0f}' for s in seconds)
+
+
+def _report(baseline_runs, providers, smoke):
+    median = statistics.median
+    baseline = median(run['seconds'] for run in baseline_runs)
+    baseline_cpu = median(run['cpu'] for run in baseline_runs)
+    print(f'baseline, the runtime\'s path only: import boto3 + one DynamoDB client + one GetItem: '
+          f'{baseline * 1000:.0f} ms, {baseline_cpu * 1000:.0f} ms CPU (medians of {len(baseline_runs)}: '
+          f'{_ms(run["seconds"] for run in baseline_runs)})')
     found = []
     for provider in providers:
-        median = statistics.median(provider.seconds)
-        counted = provider.counted
-        print(f'{provider.label}: import app + one paying notification: {median * 1000:.0f} ms (median of '
-              f'{len(provider.seconds)}: {", ".join(f"{s * 1000:.0f}" for s in provider.seconds)}); '
+        wall, cpu, counted = median(provider.seconds), median(provider.cpu), provider.counted
+        print(f'{provider.label}: import app + one paying notification: {wall * 1000:.0f} ms, '
+              f'{cpu * 1000:.0f} ms CPU (medians of {len(provider.seconds)}: {_ms(provider.seconds)}); '
               f'every answer the provider\'s success: {all(provider.answers)}')
         print(f'  network: {counted["calls"]}, HTTP requests to {counted["requests"]}; '
               f'heavy modules loaded: {", ".join(counted["loaded"]) or "none"}')
-        found.append(figures.ratio(f'{provider.label}: cold first paying notification / baseline',
-                                   median / baseline, TARGET, smoke))
+        name = f'{provider.label}: cold first paying notification'
+        if provider.expected is None:
+            found.append(figures.info(f'{name} / baseline', f'{wall / baseline:.2f}x'))
+            continue
+        found.append(figures.ratio(f'{name} / baseline', wall / baseline, TARGET, smoke))
+        found.append(figures.info(f'{name} / baseline, CPU time', f'{cpu / baseline_cpu:.2f}x'))
         found.append(_calls_figure(provider))
     return found
 
@@ -211,7 +233,7 @@ def _calls_figure(provider):
     endpoints = {provider.env['AWS_ENDPOINT_URL_SSM'], provider.env['PAYGATE_DYNAMODB_ENDPOINT']}
     hosts = {endpoint.split('//', 1)[1] for endpoint in endpoints}
     others = [host for host in counted['requests'] + counted['connections'] if host not in hosts]
-    met = all(provider.answers) and counted['calls'] == EXPECTED_CALLS and len(counted['requests']) == 2 \
+    met = all(provider.answers) and counted['calls'] == provider.expected and len(counted['requests']) == 2 \
         and not others
     measured = ' + '.join(call.split(':')[1] for call in counted['calls']) + \
         ('' if all(provider.answers) else ', answered failure') + (f'; also {", ".join(others)}' if others else '')

@@ -157,14 +157,19 @@ def zip_summary(path):
     return path.stat().st_size, entries[:LARGEST]
 
 
+def oversize(path, limit=ZIP_LIMIT):
+    """Why the zip at `path` may not be deployed (it is over `limit` bytes), or None."""
+    size = path.stat().st_size
+    return f'{path} is {size / 1e6:.2f} MB, over {limit / 1e6:.0f} MB' if size > limit else None
+
+
 def describe_zip(path):
-    """Print the zip's size and largest entries; return its size."""
+    """Print the zip's size and largest entries."""
     size, largest = zip_summary(path)
     print(f'{path}: {size / 1e6:.2f} MB (limit {ZIP_LIMIT / 1e6:.0f} MB); its {len(largest)} largest entries '
           '(compressed, uncompressed):')
     for compressed, uncompressed, name in largest:
         print(f'  {compressed / 1e3:8.1f} kB {uncompressed / 1e3:8.1f} kB  {name}')
-    return size
 
 
 def main(argv=None):
@@ -184,8 +189,10 @@ def main(argv=None):
         sys.exit(f'package: cfn-lint found {len(problems)} problem(s) in {out}')
     print(f'{out / "sam.json"}: {len(plan_functions)} functions, cfn-lint clean')
     describe(plan_functions)
-    if describe_zip(out / 'deployment.zip') > ZIP_LIMIT:
-        sys.exit(f'package: {out / "deployment.zip"} is over {ZIP_LIMIT / 1e6:.0f} MB')
+    describe_zip(out / 'deployment.zip')
+    too_big = oversize(out / 'deployment.zip')
+    if too_big:
+        sys.exit(f'package: {too_big}')
 
 
 if __name__ == '__main__':
