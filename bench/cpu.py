@@ -230,7 +230,8 @@ def paygate_calls(stage, kit):
     import app
     sent = stage.notification(kit, UNSAVED_ORDER)
     event = kits.lambda_event(sent)
-    response = app.app(event, None)
+    with quiet():
+        response = app.app(event, None)
     if response['statusCode'] >= 300 or [target for target in fake.requests] != [b'DynamoDB_20120810.TransactWriteItems']:
         raise RuntimeError(f'{kit.route}: not one paying TransactWriteItems: {response} {fake.requests}')
     notifier, inbound = providers.load_notify(kit.route), inbound_of(sent)

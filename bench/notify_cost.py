@@ -7,6 +7,7 @@ Also the keep-alive stall that disabling Nagle's algorithm removes from
 `chalice local`. No target: wall time through a local server, for comparison.
 Run: .venv/bin/python -m bench.notify_cost [--smoke]
 """
+import logging
 import time
 
 import requests
@@ -14,6 +15,11 @@ import requests
 from bench import common, figures
 
 COUNT = 200
+
+
+def quiet(handler_class):
+    """The server's request handler without its access log (a line per request)."""
+    return type(f'Quiet{handler_class.__name__}', (handler_class,), {'log_message': lambda self, *args: None})
 
 
 def timed(session, calls):
@@ -25,12 +31,13 @@ def timed(session, calls):
 
 def measure(smoke=False):
     from chalice.local import ChaliceRequestHandler
-    from localdev.server import BackgroundServer, create_server
+    from localdev.server import BackgroundServer, NoDelayRequestHandler, create_server
     count = 5 if smoke else COUNT
     with common.engine() as engine:
         common.environment(engine)
         orders = [common.insert_open_order(f'bench{n:06d}') for n in range(count)]
-        server = create_server('bench', '127.0.0.1', 0)
+        server = create_server('bench', '127.0.0.1', 0, handler_cls=quiet(NoDelayRequestHandler))
+        logging.getLogger('paygate').setLevel(logging.WARNING)      # no line per notification
         server.port = server.server.server_address[1]
         form = {'Content-Type': 'application/x-www-form-urlencoded'}
         with BackgroundServer(server) as running, requests.Session() as session:
@@ -45,7 +52,7 @@ def measure(smoke=False):
             paid = timed(session, pays)
             duplicate = timed(session, pays)
             fast = timed(session, reads[:50])
-        stalled = _stock_handler_read_time(orders[:50], ChaliceRequestHandler)
+        stalled = _stock_handler_read_time(orders[:50], quiet(ChaliceRequestHandler))
     print(f'baseline GET /orders/{{id}}:          {read * 1000:.2f} ms (= 1.00)')
     print(f'Codepay notification that pays:      {paid / read:.2f} x baseline')
     print(f'verified duplicate notification:     {duplicate / read:.2f} x baseline')

@@ -10,6 +10,7 @@ requests, connections and name lookups by Python's audit events
 the transport, so only DynamoDB is on the wire there.
 Run: .venv/bin/python -m bench.round_trips [--smoke]
 """
+import logging
 import uuid
 
 from bench import figures, kits
@@ -73,6 +74,7 @@ def measure(smoke=False):
                 from chalicelib import aws, tables
                 tables.create(aws.client('dynamodb'), table)
             import app
+            app.app.log.setLevel(logging.WARNING)       # no line per notification
             with Client(app.app, stage_name='test') as client:
                 made, order = bench.creation(client, kit)
                 sent = stage.notification(kit, order)
