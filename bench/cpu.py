@@ -262,7 +262,8 @@ def measure(smoke=False):
 
 
 def _us(seconds):
-    return f'{seconds * 1e6:,.0f} us'
+    micro = seconds * 1e6
+    return f'{micro:.2f} us' if micro < 10 else f'{micro:,.0f} us'
 
 
 def _report(results):
