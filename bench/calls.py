@@ -56,9 +56,6 @@ class Recorder:
         elif event == 'socket.getaddrinfo':
             self.lookups.append(str(args[0]))
 
-    def count(self, call):
-        return self.calls.count(call)
-
     def others(self, allowed_calls, allowed_hosts):
         """Whatever went over the network besides `allowed_calls` to `allowed_hosts` ('host:port')."""
         calls = [call for call in self.calls if call not in allowed_calls]

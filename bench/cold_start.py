@@ -23,7 +23,6 @@ import os
 import statistics
 import subprocess
 import uuid
-from pathlib import Path
 from types import SimpleNamespace
 
 from bench import figures, kits, lambda_site

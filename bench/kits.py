@@ -9,10 +9,10 @@ notification a bench sends is a new one (its provider ids are unique).
 import base64
 import json
 import os
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from tests import alipay_fixtures, midas_fixtures, wechatpay_fixtures
-from tests.conftest import TEST_ENV, reset_caches
+from tests.conftest import PK, TEST_ENV, reset_caches
 from tests.contract_kits import ALIPAY, CODEPAY, MIDAS, WECHATPAY_V2, WECHATPAY_V3, Env
 
 # (label, kit); the first three are the providers the cold-start targets name.
@@ -71,8 +71,7 @@ def create_order(client, stage, kit, body=None, headers=None):
         http_mock.add_passthru('http://127.0.0.1')
         kit.create(stage.contract_env(http_mock))
         response = client.http.post('/orders', body=json.dumps(body).encode(), headers={
-            'Content-Type': 'application/json', 'X-Api-Key': TEST_ENV['PAYGATE_PUBLISHABLE_KEYS'].split(',')[-1],
-            **(headers or {})})
+            'Content-Type': 'application/json', 'X-Api-Key': PK, **(headers or {})})
     if response.status_code not in (200, 201):
         raise RuntimeError(f'POST /orders for {kit.name}: {response.status_code} {response.body!r}')
     return json.loads(response.body)
@@ -98,7 +97,3 @@ def lambda_event(sent):
             'pathParameters': None, 'stageVariables': None,
             'body': base64.b64encode(sent.body).decode('ascii') if sent.body else None,
             'isBase64Encoded': bool(sent.body)}
-
-
-def route_of(sent):
-    return urlsplit(sent.path).path
