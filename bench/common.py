@@ -54,14 +54,14 @@ def insert_open_order(out_trade_no):
     request = {'provider': 'codepay', 'scene': 'qr', 'out_trade_no': out_trade_no, 'quantity': 1,
                'client_ip': None, 'metadata': {}}
     order = {**orders.new_order_item(request, catalog.get().get('gold_60'), {}),
-             'client_params': {'qrcode': 'x'}}
-    store.insert_order(order, 'bench')
+             'client_params': {'qrcode': 'x'}, 'provider_data': {'quoted_money': 600}}
+    store.orders.insert(order, 'bench')
     return order
 
 
 def codepay_body(out_trade_no, pay_no):
     from urllib.parse import urlencode
     from chalicelib.providers.codepay import sign as codepay
-    fields = {'pay_id': out_trade_no, 'money': '6.00', 'pay_no': pay_no, 'type': '1'}
+    fields = {'pay_id': out_trade_no, 'money': '6.00', 'price': '6.00', 'pay_no': pay_no, 'type': '1'}
     fields['sign'] = codepay.sign(fields, CODEPAY_KEY)
     return urlencode(fields).encode()

@@ -15,6 +15,9 @@
    table and queues alone, for a `chalice deploy` stack).
 4. Runs `chalice package --stage <stage> --merge-template <out>/merge.json <out>`
    (-> <out>/sam.json and deployment.zip) and checks both templates with cfn-lint.
+5. Finishes deployment.zip (deploy/lambda_zip.py: compiled bytecode added,
+   packages' test suites left out), prints its size and its ten largest
+   entries, and stops when it is over ZIP_LIMIT.
 
 Chalice needs a region configured (AWS_DEFAULT_REGION), no credentials.
 """
@@ -29,11 +32,15 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from deploy import functions, plan, policy, template
+from deploy import functions, lambda_zip, plan, policy, template
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ('app.py', 'chalicelib', 'requirements.txt', 'vendor')
 CHALICE = 'import sys; from chalice.cli import main; sys.exit(main())'
+# Every function carries the whole package; a small one loads fast and stays far from
+# Lambda's 50 MB limit. cryptography (for WeChat Pay .p12 files) stays in the dev tools.
+ZIP_LIMIT = 5_000_000
+LARGEST = 10
 
 
 def load(project_dir, stage_name):
@@ -158,6 +165,11 @@ def package(stage_name, out, project_dir=PROJECT_ROOT):
     write_json(out / 'merge.json', template.merge_template(plan_functions, stage))
     write_json(out / 'resources.json', template.resources_template(plan_functions, stage))
     run_chalice(out / 'project', stage_name, out / 'merge.json', out, environ)
+    with_bytecode = lambda_zip.runtime_matches(stage.runtime)
+    if not with_bytecode:
+        print(f'package: no bytecode added: this is Python {sys.version_info.major}.{sys.version_info.minor}, '
+              f'the stage runs {stage.runtime}', file=sys.stderr)
+    lambda_zip.finish(out / 'deployment.zip', with_bytecode)
     region = environ.get('AWS_REGION') or environ.get('AWS_DEFAULT_REGION') or 'us-east-1'
     return lint(out / 'sam.json', region) + lint(out / 'resources.json', region), plan_functions
 
@@ -170,6 +182,29 @@ def describe(plan_functions):
         print(f'  {function.name:<{width}} {spec.memory:>5} MB {spec.timeout:>4} s '
               f'reserved {spec.reserved:<3} {serves}')
     print(f'  reserved concurrency in all: {sum(function.spec.reserved for function in plan_functions)}')
+
+
+def zip_summary(path):
+    """(size in bytes, the LARGEST biggest entries as (compressed, uncompressed, name)) of a zip."""
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        entries = sorted(((e.compress_size, e.file_size, e.filename) for e in archive.infolist()), reverse=True)
+    return path.stat().st_size, entries[:LARGEST]
+
+
+def oversize(path, limit=ZIP_LIMIT):
+    """Why the zip at `path` may not be deployed (it is over `limit` bytes), or None."""
+    size = path.stat().st_size
+    return f'{path} is {size / 1e6:.2f} MB, over {limit / 1e6:.0f} MB' if size > limit else None
+
+
+def describe_zip(path):
+    """Print the zip's size and largest entries."""
+    size, largest = zip_summary(path)
+    print(f'{path}: {size / 1e6:.2f} MB (limit {ZIP_LIMIT / 1e6:.0f} MB); its {len(largest)} largest entries '
+          '(compressed, uncompressed):')
+    for compressed, uncompressed, name in largest:
+        print(f'  {compressed / 1e3:8.1f} kB {uncompressed / 1e3:8.1f} kB  {name}')
 
 
 def main(argv=None):
@@ -189,6 +224,10 @@ def main(argv=None):
         sys.exit(f'package: cfn-lint found {len(problems)} problem(s) in {out}')
     print(f'{out / "sam.json"}: {len(plan_functions)} functions, cfn-lint clean')
     describe(plan_functions)
+    describe_zip(out / 'deployment.zip')
+    too_big = oversize(out / 'deployment.zip')
+    if too_big:
+        sys.exit(f'package: {too_big}')
 
 
 if __name__ == '__main__':

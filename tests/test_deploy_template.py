@@ -523,3 +523,26 @@ def test_packaging_stops_at_a_route_no_rule_covers(tmp_path):
     assert run.returncode != 0
     assert 'no rule in deploy/functions.py ROUTE_RULES places GET /reports' in run.stderr
     assert not (project / 'build' / 'prod' / 'sam.json').exists()
+
+
+def test_the_summary_gives_the_zips_size_and_its_ten_largest_entries(stage):
+    import zipfile
+    _, built = stage
+    path = built['out'] / 'deployment.zip'
+    with zipfile.ZipFile(path) as archive:
+        entries = sorted(archive.infolist(), key=lambda entry: entry.compress_size, reverse=True)
+    lines = built['output'].splitlines()
+    [start] = [n for n, line in enumerate(lines) if line.startswith(f'{path}: ')]
+    assert f'{path.stat().st_size / 1e6:.2f} MB (limit 5 MB)' in lines[start]
+    assert [line.split()[-1] for line in lines[start + 1:start + 11]] == [e.filename for e in entries[:10]]
+
+
+def test_the_zip_carries_bytecode_beside_every_module(stage):
+    import zipfile
+    from importlib.util import cache_from_source
+    _, built = stage
+    with zipfile.ZipFile(built['out'] / 'deployment.zip') as archive:
+        listed = set(archive.namelist())
+    sources = {name for name in listed if name.endswith('.py')}
+    assert {'app.py', 'chalicelib/settings.py'} <= sources
+    assert {name for name in sources if cache_from_source(name) not in listed} == set()
