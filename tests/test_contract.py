@@ -29,6 +29,7 @@ from tests import table
 from tests.bill_fixtures import BILL_DATE
 from tests.cloudmarket_fixtures import create_body, deliver, frozen, signed_query  # noqa: F401 (fixture)
 from tests.contract_fixtures import client, env, kit, order  # noqa: F401 (fixtures)
+from tests.conftest import CLOUDMARKET_WEBSITE, PUBLIC_URL
 from tests.contract_kits import JSON, KITS, REFUND_NO
 from tests.helpers import FORM, SECRET, body_json, post_json, table_items
 
@@ -288,14 +289,18 @@ def marketplace(moto_table, app_module, frozen):
 def test_a_marketplace_delivery_is_answered_and_its_duplicate_the_same_bytes(marketplace):
     query = signed_query()
     first = deliver(marketplace, create_body(), query)
-    assert first.status_code == 200 and set(body_json(first)) == {'signId', 'appInfo'}, first.body
+    assert first.status_code == 200, first.body
+    answer = body_json(first)
+    assert answer == {'signId': answer['signId'], 'appInfo': {'website': CLOUDMARKET_WEBSITE,
+                                                              'authUrl': answer['appInfo']['authUrl']}}
+    assert answer['appInfo']['authUrl'].startswith(f'{PUBLIC_URL}/cloudmarket/login/')
     again = deliver(marketplace, create_body(), query)
     assert (again.status_code, again.body) == (200, first.body)
-    assert table.instance(body_json(first)['signId'])['status'] == 'ACTIVE'
+    assert table.instance(answer['signId'])['status'] == 'ACTIVE'
     assert len(table_items('INSTANCE#')) == 1 and event_types() == ['instance.created']
 
 
-@pytest.mark.parametrize('query', [lambda: {**signed_query(), 'signature': 'f' * 64},
+@pytest.mark.parametrize('query', [lambda: {**signed_query(), 'eventId': '1447900002'},
                                    lambda: signed_query(token='not-our-token')],
                          ids=['tampered', 'wrong_token'])
 def test_a_marketplace_delivery_not_signed_with_our_token_is_refused(marketplace, query):
