@@ -18,11 +18,10 @@ def kit(request):
 
 @pytest.fixture
 def env(kit, every_provider_env, wechatpay_keys, alipay_keys, store, http_mock):
+    env = Env(http_mock, alipay_keys, wechatpay_keys, every_provider_env)
     if kit.version:
-        every_provider_env.setenv('PAYGATE_WECHATPAY_API_VERSION', kit.version)
-        from tests.conftest import reset_caches
-        reset_caches()
-    return Env(http_mock, alipay_keys, wechatpay_keys)
+        env.configure(PAYGATE_WECHATPAY_API_VERSION=kit.version)
+    return env
 
 
 @pytest.fixture

@@ -4,22 +4,29 @@ A kit knows how its provider is set up in the test stage, what creating an
 order asks of it (mocked at the transport), and how the provider sends a
 notification: a valid one, one with a field changed after signing, one
 signed with another key, one for another amount, one for another merchant or
-app, and malformed ones. The suite does the rest, the same way for every
+app, and malformed ones. For what the provider module lists in CAPABILITIES,
+the kit also answers as the provider would (mocked at the transport): closing
+the order, refunding it, telling whether it is paid, and serving the day's
+bill (tests/data/bills). The suite does the rest, the same way for every
 provider. Adding a provider means adding its kit.
 """
+import gzip
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from tests import alipay_fixtures, alipay_sdk
+from tests.bill_fixtures import alipay_zip, bill_file, downloadbill, hashed, tradebill, wechat_text
 from tests.codepay_fixtures import expect_create
+from tests.conftest import reset_caches
 from tests.helpers import FORM, codepay_notification, form_body
 from tests.midas_fixtures import PAYER, buy_goods_answer, delivery, expect, query_of
-from tests.wechatpay_fixtures import (OPENID, PUB_KEY_ID, WeChat, payment_fields, transaction, v2_xml,
-                                      v3_notification)
+from tests.wechatpay_fixtures import (APPID, MCH_ID, OPENID, PUB_KEY_ID, WeChat, payment_fields,
+                                      private_pem, transaction, v2_xml, v3_notification)
 
 JSON = {'Content-Type': 'application/json'}
 XML = {'Content-Type': 'text/xml'}
+REFUND_NO = 'contract-refund-0001'       # the refund_no the suite asks refunds under
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,13 @@ class Kit:
     wrong_merchant: Callable        # (env, order) -> Sent
     malformed: tuple                # Sent, each refused
     version: str = ''               # WeChat Pay's API version for this route
+    # The provider's answers for what its module lists in CAPABILITIES, mocked. No close: closing
+    # the kit's order asks the provider nothing; no refund: the provider refunds none of its orders.
+    close: Callable = None          # (env, order) -> None: to closing the order
+    refund: Callable = None         # (env, order) -> 'SUCCEEDED' | 'PENDING': to refunding all of it,
+    #                                 and what that answer means
+    query: Callable = None          # (env, order, paid) -> None: to a query, paid or not
+    bill: Callable = None           # (env) -> None: serving the fixture bill (tests/bill_fixtures.py)
 
     def __str__(self):
         return self.route
@@ -54,10 +68,16 @@ class Kit:
 
 @dataclass
 class Env:
-    """What a kit is given: the transport mock and the keys of the test stage."""
+    """What a kit is given: the transport mock, the keys and the settings of the test stage."""
     http_mock: object
     alipay_keys: object
     wechatpay_keys: object
+    stage: object                   # the monkeypatch holding the stage's settings
+
+    def configure(self, **settings):
+        for name, value in settings.items():
+            self.stage.setenv(name, value)
+        reset_caches()
 
 
 def text(expected, status):
@@ -97,6 +117,25 @@ def _alipay(env, order, key=None, **change):
     return Sent('POST', '/notify/alipay', FORM, alipay_sdk.form_body(fields))
 
 
+def _alipay_answers(env, method, answer):
+    """The gateway answering `method` with `answer` (Alipay's fields for our order), signed."""
+    alipay_fixtures.expect_gateway(env.http_mock, env.alipay_keys, {method: {
+        'code': '10000', 'msg': 'Success', 'trade_no': alipay_fixtures.TRADE_NO, **answer}})
+
+
+def _alipay_refund(env, order):
+    """fund_change Y: this call moved the money, the refund is done."""
+    _alipay_answers(env, 'alipay.trade.refund', {'out_trade_no': order['out_trade_no'], 'fund_change': 'Y',
+                                                 'refund_fee': '6.00'})
+    return 'SUCCEEDED'
+
+
+def _alipay_bill(env):
+    url = 'https://dwbillcenter.alipay.test/downloadBillFile.resource?fileId=1'
+    _alipay_answers(env, 'alipay.data.dataservice.bill.downloadurl.query', {'bill_download_url': url})
+    env.http_mock.add('GET', url, body=alipay_zip(), content_type='application/oct-stream')
+
+
 ALIPAY = Kit(
     name='alipay', route='alipay', payer={}, client_params=frozenset({'order_string'}),
     success=text('success', 200), failure=text('fail', 400),
@@ -109,6 +148,12 @@ ALIPAY = Kit(
     wrong_merchant=lambda env, order: _alipay(env, order, app_id='2021000999999999'),
     malformed=(Sent('POST', '/notify/alipay', FORM, b''), Sent('POST', '/notify/alipay', FORM, b'charset=big5'),
                Sent('POST', '/notify/alipay', JSON, b'{}')),
+    close=lambda env, order: _alipay_answers(env, 'alipay.trade.close', {'out_trade_no': order['out_trade_no']}),
+    refund=_alipay_refund,
+    query=lambda env, order, paid: _alipay_answers(env, 'alipay.trade.query', {
+        'out_trade_no': order['out_trade_no'], 'total_amount': '6.00',
+        'trade_status': 'TRADE_SUCCESS' if paid else 'WAIT_BUYER_PAY'}),
+    bill=_alipay_bill,
 )
 
 
@@ -129,12 +174,59 @@ MIDAS = Kit(
     wrong_amount=lambda env, order: _midas(order, amt='500'),
     wrong_merchant=lambda env, order: _midas(order, appid='1450009999'),
     malformed=(Sent('GET', '/notify/midas'), Sent('GET', '/notify/midas?sig=x&sig=y')),
+    # The kit's orders are item purchases (道具直购): closing one asks Midas nothing, and none is
+    # refunded (coin payments are, tests/test_midas_coins.py).
 )
 
 
 # ---- WeChat Pay v2 and v3 ------------------------------------------------------------------
 
 V2_FAIL = b'<xml><return_code><![CDATA[FAIL]]></return_code>'
+
+
+def _wechat(env):
+    return WeChat(env.http_mock, env.wechatpay_keys)
+
+
+def _wechat_v2_refund(env):
+    """API v2 refunds with the merchant's client certificate; WeChat Pay answers that it took the
+    refund, whose outcome comes later by notification."""
+    env.configure(PAYGATE_WECHATPAY_CLIENT_CERT=env.wechatpay_keys.platform_cert,
+                  PAYGATE_WECHATPAY_CLIENT_KEY=private_pem(env.wechatpay_keys.platform))
+    _wechat(env).v2('/secapi/pay/refund', lambda sent: {'refund_id': '50000000382019052709732678859',
+                                                        'out_refund_no': sent['out_refund_no']})
+    return 'PENDING'
+
+
+def _wechat_v2_query(env, paid):
+    answer = {'trade_state': 'SUCCESS', 'total_fee': '600', 'transaction_id': '4200001234202611220000000001'} \
+        if paid else {'trade_state': 'NOTPAY'}
+    _wechat(env).v2('/pay/orderquery', lambda sent: {'out_trade_no': sent['out_trade_no'], **answer})
+
+
+def _wechat_v2_bill(env):
+    downloadbill(_wechat(env), gzip.compress(wechat_text().encode()))
+
+
+def _wechat_v3_refund(env):
+    """PROCESSING: WeChat Pay took the refund; its outcome comes later by notification."""
+    _wechat(env).v3('POST', '/v3/refund/domestic/refunds', body={
+        'refund_id': '50300000012026112200000000001', 'out_refund_no': REFUND_NO, 'status': 'PROCESSING'})
+    return 'PENDING'
+
+
+def _wechat_v3_query(env, order, paid):
+    out_trade_no = order['out_trade_no']
+    _wechat(env).v3('GET', f'/v3/pay/transactions/out-trade-no/{out_trade_no}?mchid={MCH_ID}', body={
+        'mchid': MCH_ID, 'appid': APPID, 'out_trade_no': out_trade_no, 'amount': {'total': 600},
+        **({'trade_state': 'SUCCESS', 'transaction_id': '4200001234202611220000000002'} if paid
+           else {'trade_state': 'NOTPAY'})})
+
+
+def _wechat_v3_bill(env):
+    """tradebill names the file and its SHA-1; the file itself comes unsigned."""
+    tradebill(_wechat(env), hashed(wechat_text()))
+    bill_file(_wechat(env), gzip.compress(wechat_text().encode()))
 
 
 def _wechat_v2(order, key=None, **change):
@@ -148,7 +240,7 @@ WECHATPAY_V2 = Kit(
     success=text('<xml><return_code><![CDATA[SUCCESS]]></return_code>'
                  '<return_msg><![CDATA[OK]]></return_msg></xml>', 200),
     failure=prefixed(V2_FAIL),
-    create=lambda env: WeChat(env.http_mock, env.wechatpay_keys).unifiedorder(),
+    create=lambda env: _wechat(env).unifiedorder(),
     paid=lambda env, order, **change: _wechat_v2(order, **change),
     tampered=lambda env, order: Sent('POST', '/notify/wechatpay', XML, v2_xml(
         payment_fields(order['out_trade_no'])).replace(b'4200001234202611220000000001', b'4200001234202611229999999999')),
@@ -157,6 +249,10 @@ WECHATPAY_V2 = Kit(
     wrong_merchant=lambda env, order: _wechat_v2(order, mch_id='1900009999'),
     malformed=(Sent('POST', '/notify/wechatpay', XML, b'<xml>'), Sent('POST', '/notify/wechatpay', XML, b''),
                Sent('POST', '/notify/wechatpay', XML, b'<?xml version="1.0" encoding="GBK"?><xml/>')),
+    close=lambda env, order: _wechat(env).v2('/pay/closeorder', lambda sent: {}),
+    refund=lambda env, order: _wechat_v2_refund(env),
+    query=lambda env, order, paid: _wechat_v2_query(env, paid),
+    bill=_wechat_v2_bill,
 )
 
 
@@ -177,7 +273,7 @@ WECHATPAY_V3 = Kit(
     client_params=frozenset({'appId', 'timeStamp', 'nonceStr', 'package', 'signType', 'paySign'}),
     success=lambda response: response.status_code == 204 and response.body == b'',
     failure=prefixed(b'{"code": "FAIL"'),
-    create=lambda env: WeChat(env.http_mock, env.wechatpay_keys).jsapi(),
+    create=lambda env: _wechat(env).jsapi(),
     paid=lambda env, order, **change: _wechat_v3(env, order, **change),
     tampered=lambda env, order: _wechat_v3_tampered(env, order),
     wrong_key=lambda env, order: _wechat_v3(env, order, signer=env.wechatpay_keys.merchant),
@@ -186,6 +282,11 @@ WECHATPAY_V3 = Kit(
     wrong_merchant=lambda env, order: _wechat_v3(env, order, mchid='1900009999'),
     malformed=(Sent('POST', '/notify/wechatpay/v3', JSON, b'{}'),
                Sent('POST', '/notify/wechatpay/v3', {**JSON, 'Wechatpay-Timestamp': '²'}, b'{}')),
+    close=lambda env, order: _wechat(env).v3(
+        'POST', f'/v3/pay/transactions/out-trade-no/{order["out_trade_no"]}/close', status=204),
+    refund=lambda env, order: _wechat_v3_refund(env),
+    query=_wechat_v3_query,
+    bill=_wechat_v3_bill,
 )
 
 KITS = (CODEPAY, ALIPAY, MIDAS, WECHATPAY_V2, WECHATPAY_V3)

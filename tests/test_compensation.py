@@ -31,10 +31,10 @@ def at(monkeypatch):
     return move
 
 
-def open_order(number, provider='fakepay'):
+def open_order(number):
     from chalicelib import catalog, orders
     settings.get().providers.setdefault('fakepay', None)
-    request = {'provider': provider, 'scene': 'app', 'out_trade_no': f'comp-{number:04d}', 'quantity': 1,
+    request = {'provider': 'fakepay', 'scene': 'app', 'out_trade_no': f'comp-{number:04d}', 'quantity': 1,
                'client_ip': None, 'metadata': {}}
     order = {**orders.new_order_item(request, catalog.get().get('gold_60'), {}), 'client_params': {'x': '1'}}
     table.insert(order)
@@ -93,13 +93,6 @@ def test_a_query_for_the_wrong_amount_is_refused(moto_table, at, monkeypatch):
     compensation.run()
     assert table.order(order['order_id'])['status'] == 'CREATED'
     assert table.notification('fakepay', 'query:T-4')['verdict'] == 'rejected'
-
-
-def test_codepay_orders_have_no_query_and_close_locally(moto_table, at):
-    order = open_order(5, provider='codepay')
-    at(31)
-    assert compensation.run()['closed'] == 1
-    assert table.order(order['order_id'])['status'] == 'CLOSED'
 
 
 def test_compensation_racing_the_late_notification_pays_once(any_table, at):

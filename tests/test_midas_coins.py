@@ -289,14 +289,6 @@ def test_a_refused_cancel_fails_the_refund(client, http_mock):
     assert table.order(order_id)['refund_pending_amount'] == 0
 
 
-def test_item_orders_have_no_refund(client, http_mock):
-    expect(http_mock, 'buy_goods_m', buy_goods_answer)
-    order = body_json(post_json(client, '/orders', {'provider': 'midas', 'product_id': 'gold_60',
-                                                    'payer': PAYER}))
-    response = post_json(client, f'/orders/{order["order_id"]}/refunds', {'amount': 600}, SECRET)
-    assert response.status_code == 422 and body_json(response)['error']['code'] == 'not_supported'
-
-
 def test_presents_need_the_secret_key(client, http_mock):
     body = {'payer': PAYER, 'coins': 10}
     assert post_json(client, '/midas/presents', body).status_code == 403
