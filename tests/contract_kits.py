@@ -72,7 +72,7 @@ class Env:
     http_mock: object
     alipay_keys: object
     wechatpay_keys: object
-    stage: object                   # the monkeypatch holding the stage's settings
+    stage: object = None            # the monkeypatch holding the stage's settings (for configure)
 
     def configure(self, **settings):
         for name, value in settings.items():
