@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from unittest import mock
 
+import boto3
 import pytest
 import requests
 
@@ -160,7 +161,7 @@ def recorder(request, client, paygate_env, alipay_keys, wechatpay_keys):
     for name in set(REFERENCED) & set(os.environ):
         path = '/paygate/test/' + name.removeprefix('PAYGATE_').lower().replace('_', '-')
         value = os.environ[name]
-        aws.client('ssm').put_parameter(Name=path, Value=value, Type='SecureString',
+        boto3.client('ssm').put_parameter(Name=path, Value=value, Type='SecureString',
                                         Tier='Advanced' if len(value) > 4096 else 'Standard')
         paygate_env.setenv(name, f'ssm:{path}')
     settings.reset()

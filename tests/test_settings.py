@@ -89,12 +89,12 @@ def test_bad_values_are_named(paygate_env):
 
 
 def test_references_resolve_on_first_use_once_per_container(paygate_env):
+    import boto3
     from moto import mock_aws
-    from chalicelib import aws
     with mock_aws():
-        ssm = aws.client('ssm')
+        ssm = boto3.client('ssm')           # the store, as an operator fills it (Paygate's client only reads)
         ssm.put_parameter(Name='/paygate/test/codepay-key', Value='from-ssm', Type='SecureString')
-        aws.client('secretsmanager').create_secret(Name='paygate-sk', SecretString='sk_from_sm')
+        boto3.client('secretsmanager').create_secret(Name='paygate-sk', SecretString='sk_from_sm')
         paygate_env.setenv('PAYGATE_CODEPAY_KEY', 'ssm:/paygate/test/codepay-key')
         paygate_env.setenv('PAYGATE_SECRET_KEYS', 'secretsmanager:paygate-sk')
         settings.reset()
