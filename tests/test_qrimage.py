@@ -5,6 +5,7 @@ import pytest
 
 from chalicelib import qrimage
 from tests import qr_reader
+from tests.openapi_check import spec
 
 CODE_URL = 'weixin://wxpay/bizpayurl?pr=8q2Fz3Rzz'
 SCALE, MARGIN = 8, 4
@@ -50,3 +51,9 @@ def test_the_same_text_gives_the_same_bytes():
 def test_what_a_code_cannot_hold_is_refused(text):
     with pytest.raises(ValueError):
         qrimage.png_data_url(text)
+
+
+@pytest.mark.parametrize('example', ['WechatpayNativeOrder', 'AlipayQrOrder'])
+def test_the_openapi_examples_pngs_hold_their_codes(example):
+    params = spec()['components']['examples'][example]['value']['client_params']
+    assert qr_reader.read(params['qr_png']).text == params.get('code_url', params.get('qr_code'))
