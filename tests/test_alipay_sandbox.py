@@ -6,7 +6,7 @@ from chalicelib.providers import alipay
 from localdev.ports import free_port
 from localdev.sandbox import Sandbox, alipay as emulator
 from localdev.server import BackgroundServer, create_server
-from tests import alipay_sdk, table
+from tests import alipay_sdk, qr_reader, table
 from tests.alipay_fixtures import ORDER
 from tests.conftest import PK, SK, reset_caches
 
@@ -108,6 +108,7 @@ def test_wap_and_qr_orders_are_paid_through_the_sandbox(running):
     assert qr.status_code == 201, qr.text
     qr_code = qr.json()['client_params']['qr_code']
     assert qr_code == f'{sandbox}/alipay/qr/{qr.json()["out_trade_no"]}'
+    assert qr_reader.read(qr.json()['client_params']['qr_png']).text == qr_code
     assert qr.json()['out_trade_no'] in requests.get(qr_code, timeout=10).text
     unpaid = alipay.query(table.order(qr.json()['order_id']))
     assert unpaid is None

@@ -1,9 +1,10 @@
 """Alipay's scenes: mobile web (alipay.trade.wap.pay, a signed cashier URL) and QR (alipay.trade.precreate).
 
 The wap URL is pinned byte for byte with the clock fixed; the precreate call is
-checked on the wire; signatures are checked with python-alipay-sdk. Orders of
-each scene are paid by Alipay's notification, and a notification for another
-app is refused.
+checked on the wire; signatures are checked with python-alipay-sdk; the QR
+code's PNG is read back with pypng and zxing-cpp; every answer is checked
+against docs/openapi.yaml. Orders of each scene are paid by Alipay's
+notification, and a notification for another app is refused.
 """
 import json
 import re
@@ -12,9 +13,10 @@ from datetime import datetime, timezone
 import pytest
 
 from chalicelib import clock
-from tests import alipay_sdk, table
+from tests import alipay_sdk, qr_reader, table
 from tests.alipay_fixtures import APP_ID, GATEWAY, expect_gateway, signed
-from tests.helpers import FORM, assert_text_answer, assert_unchanged, body_json, post_json
+from tests.helpers import FORM, PUBLISHABLE, assert_text_answer, assert_unchanged, body_json, post_json
+from tests.openapi_check import check_response
 
 NOW = datetime(2026, 11, 22, 8, 0, 0, tzinfo=timezone.utc)
 QR_CODE = 'https://qr.alipay.com/bax03431ljhokirwl38f00a7'
@@ -60,17 +62,17 @@ def sdk(keys):
 def create(client, body):
     response = post_json(client, '/orders', body)
     assert response.status_code == 201, response.body
-    return body_json(response)
+    return body_json(check_response('POST', '/orders', response))
 
 
-def precreate_answer(params):
+def precreate_answer(params, qr_code=QR_CODE):
     biz = json.loads(params['biz_content'])
-    return {'code': '10000', 'msg': 'Success', 'out_trade_no': biz['out_trade_no'], 'qr_code': QR_CODE}
+    return {'code': '10000', 'msg': 'Success', 'out_trade_no': biz['out_trade_no'], 'qr_code': qr_code}
 
 
-def precreated(keys, signer=None):
+def precreated(keys, signer=None, qr_code=QR_CODE):
     """Alipay's answer to a precreate, signed by `signer` (Alipay's key by default)."""
-    return lambda params: alipay_sdk.answer_json('alipay.trade.precreate', precreate_answer(params),
+    return lambda params: alipay_sdk.answer_json('alipay.trade.precreate', precreate_answer(params, qr_code),
                                                  signer or keys.alipay)
 
 
@@ -116,7 +118,12 @@ def test_qr_order_precreates_at_alipay_and_gives_the_qr_code(alipay_env, client,
     calls = []
     expect_gateway(http_mock, alipay_keys, {'alipay.trade.precreate': precreated(alipay_keys)}, calls)
     order = create(client, QR)
-    assert order['client_params'] == {'qr_code': QR_CODE} and order['scene'] == 'qr'
+    params = order['client_params']
+    assert set(params) == {'qr_code', 'qr_png'} and params['qr_code'] == QR_CODE and order['scene'] == 'qr'
+    assert qr_reader.read(params['qr_png']).text == QR_CODE
+    shown = check_response('GET', f'/orders/{order["order_id"]}',
+                           client.http.get(f'/orders/{order["order_id"]}', headers=PUBLISHABLE))
+    assert body_json(shown)['client_params'] == params
     [call] = calls
     assert call['biz_content'] == ('{"out_trade_no":"sceneqr0001","total_amount":"6.00","subject":"60 金币",'
                                    '"product_code":"FACE_TO_FACE_PAYMENT","timeout_express":"30m"}')
@@ -136,6 +143,15 @@ def test_a_precreate_answer_not_signed_by_alipay_or_refusing_stores_nothing(alip
     expect_gateway(http_mock, alipay_keys, {'alipay.trade.precreate': answers[answer]})
     response = post_json(client, '/orders', QR)
     assert response.status_code == 502
+    assert table.order_by_trade_no(QR['out_trade_no']) is None
+
+
+def test_a_qr_code_too_long_to_draw_is_a_provider_error_and_stores_nothing(alipay_env, client, http_mock,
+                                                                            alipay_keys):
+    too_long = QR_CODE + 'x' * 1000
+    expect_gateway(http_mock, alipay_keys, {'alipay.trade.precreate': precreated(alipay_keys, qr_code=too_long)})
+    response = check_response('POST', '/orders', post_json(client, '/orders', QR))
+    assert response.status_code == 502 and 'qr_code' in body_json(response)['error']['message']
     assert table.order_by_trade_no(QR['out_trade_no']) is None
 
 

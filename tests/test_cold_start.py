@@ -6,6 +6,7 @@ fresh interpreter that imports the app and hands one API Gateway event to its
 Lambda entry point, against DynamoDB Local (no moto: it would import requests).
 """
 import json
+import os
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from localdev import PROJECT_ROOT
 from tests.conftest import PK, SK, TEST_ENV
 from tests.helpers import codepay_notification, form_body
 
-HEAVY = ('boto3', 'botocore', 'requests', 'urllib3', 'Crypto', 'defusedxml', 'cryptography')
+HEAVY = ('boto3', 'botocore', 'requests', 'urllib3', 'Crypto', 'defusedxml', 'cryptography', 'segno')
 # Shared by every provider: the contract's types, not any provider's code.
 CONTRACT = 'chalicelib.providers.contract'
 
@@ -87,7 +88,6 @@ def test_wechatpay_notify_routes_load_nothing_heavy_before_use():
 
 def invoke(method, resource, path_parameters=None, headers=None, body=''):
     """Status and heavy modules loaded after one cold request in a fresh interpreter."""
-    import os
     request = json.dumps([method, resource, path_parameters or {}, headers or {}, body])
     run = subprocess.run([sys.executable, '-c', INVOKE, request], cwd=PROJECT_ROOT,
                          env=dict(os.environ), capture_output=True, text=True, timeout=120)
@@ -116,6 +116,25 @@ def test_order_creation_loads_its_provider_and_requests_for_the_outbound_call(lo
                             body=body)
     assert status == 502
     assert providers(loaded) == {'chalicelib.providers.codepay'} and 'requests' in loaded
+
+
+def test_only_a_qr_scenes_order_creation_loads_segno(local_table, wechatpay_env, wechatpay_keys):
+    """segno draws the QR scenes' PNG: a WeChat Pay native order loads it, an app order of the same
+    provider does not (both created cold, against the sandbox's WeChat Pay)."""
+    from localdev.ports import free_port
+    from localdev.sandbox import Sandbox
+    from tests.wechatpay_fixtures import private_pem
+    port = free_port()
+    wechatpay_env(PAYGATE_WECHATPAY_URL=f'http://127.0.0.1:{port}/wechatpay',
+                  PAYGATE_SANDBOX_WECHATPAY_KEY=private_pem(wechatpay_keys.wechat))
+    headers = {'x-api-key': PK, 'content-type': 'application/json'}
+    loaded = {}
+    with Sandbox(dict(os.environ), port, 'http://127.0.0.1:9'):
+        for scene in ('app', 'native'):
+            body = json.dumps({'provider': 'wechatpay', 'product_id': 'gold_60', 'scene': scene})
+            status, loaded[scene] = invoke('POST', '/orders', headers=headers, body=body)
+            assert status == 201, scene
+    assert 'segno' not in loaded['app'] and 'segno' in loaded['native']
 
 
 def test_a_notification_loads_its_own_provider_only_and_no_requests(local_table):

@@ -86,7 +86,7 @@ LAYERS = (
     ('chalicelib.catalog', 'chalicelib.settings', 'chalicelib.auth', 'chalicelib.ordermodel',
      'chalicelib.aws', 'chalicelib.outbound', 'chalicelib.clock', 'chalicelib.money', 'chalicelib.rsa',
      'chalicelib.signing', 'chalicelib.formdata', 'chalicelib.jsontext', 'chalicelib.errors',
-     'chalicelib.retry', 'chalicelib.tables', 'chalicelib'),
+     'chalicelib.retry', 'chalicelib.tables', 'chalicelib.qrimage', 'chalicelib'),
 )
 
 

@@ -9,6 +9,7 @@ import requests
 from localdev.ports import free_port
 from localdev.sandbox import Sandbox
 from localdev.server import BackgroundServer, create_server
+from tests import qr_reader
 from tests.conftest import PK, SK
 from tests.wechatpay_fixtures import APP_APPID, APPID, KEY, private_pem, rsa_verify, v2_sign
 
@@ -103,6 +104,7 @@ def test_orders_of_every_scene_are_paid_through_the_sandbox(running, version, sc
         if scene == 'native':
             assert params['code_url'].startswith('weixin://wxpay/bizpayurl?pr=')
             assert params['code_url'] in requests.get(cashier, timeout=10).text
+            assert qr_reader.read(params['qr_png']).text == params['code_url']
         if scene == 'h5':
             assert params['h5_url'] == cashier
         paid = requests.post(cashier, timeout=30).json()

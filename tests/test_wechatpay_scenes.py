@@ -2,8 +2,10 @@
 
 Request bytes are pinned with the clock and the nonce fixed; the signatures
 are checked with wechatpayv3 (v3) and wechatpy (v2), and client parameters
-the way the SDKs make them. Each scene's order is paid by its notification,
-and a notification carrying another scene's appid is refused by the order.
+the way the SDKs make them (Native's PNG read back with pypng and zxing-cpp);
+every answer is checked against docs/openapi.yaml. Each scene's order is paid
+by its notification, and a notification carrying another scene's appid is
+refused by the order.
 """
 import json
 import time
@@ -17,8 +19,9 @@ from wechatpy.pay.utils import calculate_signature_hmac
 
 from chalicelib import clock, providers
 from chalicelib.providers.wechatpay import common
-from tests import table
-from tests.helpers import SECRET, assert_unchanged, body_json, post_json
+from tests import qr_reader, table
+from tests.helpers import PUBLISHABLE, SECRET, assert_unchanged, body_json, post_json
+from tests.openapi_check import check_response
 from tests.wechatpay_fixtures import (APIV3_KEY, APP_APPID, APPID, CERT_SERIAL, KEY, MCH_ID, PUB_KEY_ID,
                                       payment_fields, private_pem, public_pem, refund_notification, transaction,
                                       v2_xml, v3_notification)
@@ -63,7 +66,18 @@ def create(client, wechat, scene, version='v3', **extra):
                                                      **({'code_url': CODE_URL} if scene == 'native' else {})})
     response = post_json(client, '/orders', order_body(scene, **extra))
     assert response.status_code == 201, response.body
-    return body_json(response)
+    return body_json(check_response('POST', '/orders', response))
+
+
+def assert_native_params(client, order):
+    """A Native order gives code_url and its QR code as a PNG holding exactly code_url, and shows them
+    again when read."""
+    params = order['client_params']
+    assert set(params) == {'code_url', 'qr_png'} and params['code_url'] == CODE_URL
+    assert qr_reader.read(params['qr_png']).text == CODE_URL
+    shown = check_response('GET', f'/orders/{order["order_id"]}',
+                           client.http.get(f'/orders/{order["order_id"]}', headers=PUBLISHABLE))
+    assert body_json(shown)['client_params'] == params
 
 
 # ---- v3 requests on the wire --------------------------------------------------------------------
@@ -117,7 +131,7 @@ def test_v3_app_order_gives_the_sdk_payreq_signed_as_wechatpayv3_signs(wechat, c
 
 
 def test_v3_native_and_h5_orders_give_the_url_to_show_or_open(wechat, client, fixed):
-    assert create(client, wechat, 'native')['client_params'] == {'code_url': CODE_URL}
+    assert_native_params(client, create(client, wechat, 'native'))
     h5 = create(client, wechat, 'h5', return_url='https://shop.example.com/paid?order=1&x=%E4%B8%AD')
     url = urlsplit(h5['client_params']['h5_url'])
     assert h5['client_params']['h5_url'].startswith(H5_URL + '&redirect_url=https%3A%2F%2Fshop.example.com')
@@ -154,7 +168,23 @@ def test_v2_native_order_sends_product_id_and_gives_code_url(wechatpay_env, wech
     [(request, sent)] = wechat.requests
     assert (sent['appid'], sent['trade_type'], sent['product_id']) == (APPID, 'NATIVE', 'gold_60')
     assert 'openid' not in sent
-    assert order['client_params'] == {'code_url': CODE_URL}
+    assert_native_params(client, order)
+
+
+@pytest.mark.parametrize('version', ['v3', 'v2'])
+def test_a_code_url_too_long_to_draw_is_a_provider_error_and_stores_nothing(wechatpay_env, wechat, client,
+                                                                              version):
+    too_long = 'weixin://wxpay/bizpayurl?pr=' + 'x' * 1000
+    if version == 'v3':
+        wechat.v3('POST', '/v3/pay/transactions/native', body={'code_url': too_long})
+    else:
+        wechatpay_env(version='v2')
+        wechat.v2('/pay/unifiedorder', lambda sent: {'trade_type': 'NATIVE', 'prepay_id': PREPAY_ID,
+                                                     'code_url': too_long})
+    body = order_body('native')
+    response = check_response('POST', '/orders', post_json(client, '/orders', body))
+    assert response.status_code == 502 and 'code_url' in body_json(response)['error']['message']
+    assert table.order_by_trade_no(body['out_trade_no']) is None
 
 
 # ---- what POST /orders refuses --------------------------------------------------------------------

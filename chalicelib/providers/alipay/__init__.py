@@ -13,7 +13,7 @@ answers), responses (raw answer parsing and verification), notify (its
 notification), certs (certificate-mode serial numbers), bill (the daily
 trade bill).
 """
-from chalicelib import clock, money, settings
+from chalicelib import clock, money, qrimage, settings
 from chalicelib.errors import ProviderError
 from chalicelib.providers.alipay import gateway, notify
 from chalicelib.providers.contract import (CLOSED, PAID, Billable, Closable, Created, Notification,
@@ -46,7 +46,7 @@ def create(order, product, payer):
     expires_at = clock.parse_rfc3339(order['expires_at'])
     if scene == QR:
         biz_content['timeout_express'] = f'{max(1, int((expires_at - clock.now()).total_seconds() // 60))}m'
-        return Created(client_params={'qr_code': _precreated(order, biz_content, notify_url)})
+        return Created(client_params=_qr_params(_precreated(order, biz_content, notify_url)))
     biz_content['time_expire'] = gateway.china_time(expires_at)
     if scene == WAP:
         quit_url = order.get('quit_url') or order.get('return_url')
@@ -62,6 +62,14 @@ def _precreated(order, biz_content, notify_url):
     if not data.get('qr_code'):
         raise ProviderError('alipay.trade.precreate answered without qr_code')
     return data['qr_code']
+
+
+def _qr_params(qr_code):
+    """A qr order's client params: Alipay's code, and its QR code as a PNG data URL to show as it is."""
+    try:
+        return {'qr_code': qr_code, 'qr_png': qrimage.png_data_url(qr_code)}
+    except ValueError as exc:
+        raise ProviderError(f'alipay.trade.precreate answered an unusable qr_code: {exc}') from None
 
 
 def query(order):

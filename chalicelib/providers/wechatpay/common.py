@@ -4,7 +4,8 @@ import secrets
 from datetime import timedelta, timezone
 from urllib.parse import quote
 
-from chalicelib import clock, settings
+from chalicelib import clock, qrimage, settings
+from chalicelib.errors import ProviderError
 from chalicelib.providers.contract import NOTHING, Expect, Notification, Rejected
 
 NAME = 'wechatpay'
@@ -39,6 +40,14 @@ def made_with(appid, appids):
 def our_appids(wechatpay):
     """Every appid of ours a notification may carry."""
     return tuple(appid for appid in (wechatpay.appid, wechatpay.app_appid) if appid)
+
+
+def native_params(code_url):
+    """A Native order's client params: the code URL, and its QR code as a PNG data URL to show as it is."""
+    try:
+        return {'code_url': code_url, 'qr_png': qrimage.png_data_url(code_url)}
+    except ValueError as exc:
+        raise ProviderError(f'WeChat Pay answered an unusable code_url: {exc}') from None
 
 
 def with_redirect(h5_url, return_url):

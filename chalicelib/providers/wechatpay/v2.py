@@ -38,7 +38,7 @@ def create(order, product, openid):
     _require_success(fields)
     kept = {'api_version': 'v2', 'sign_type': config.sign_type, 'appid': appid}
     if scene == common.NATIVE:
-        return Created(client_params={'code_url': _given(fields, 'code_url')}, provider_data=kept)
+        return Created(client_params=common.native_params(_given(fields, 'code_url')), provider_data=kept)
     prepay_id = _given(fields, 'prepay_id')
     key, timestamp, nonce = config.key.value, common.timestamp(), common.nonce()
     params = (sign.v2_app_params(appid, config.mch_id, prepay_id, key, config.sign_type, timestamp, nonce)

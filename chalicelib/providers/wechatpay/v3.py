@@ -56,7 +56,7 @@ def create(order, product, openid):
         body['scene_info'] = {'payer_client_ip': order['client_ip'], 'h5_info': {'type': 'Wap'}}
     reply = _call('POST', f'/v3/pay/transactions/{scene}', body)
     if scene == common.NATIVE:
-        return _created({'code_url': _given(reply, scene, 'code_url')}, appid)
+        return _created(common.native_params(_given(reply, scene, 'code_url')), appid)
     if scene == common.H5:
         return _created({'h5_url': common.with_redirect(_given(reply, scene, 'h5_url'), order.get('return_url'))},
                         appid)
