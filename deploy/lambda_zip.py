@@ -7,8 +7,12 @@ gets its `__pycache__/<name>.<tag>.pyc`, hash-based and unchecked (PEP 552), so
 Python loads it without comparing it with the source, whose times Lambda sets
 when it unpacks the zip. Made only when this interpreter is the stage's runtime
 (Chalice builds the package for the interpreter it runs on); the code objects
-name their files as Lambda sees them, under /var/task. pycryptodome's SelfTest
-package (never imported by Paygate) is left out to make room for the bytecode.
+name their files as Lambda sees them, under /var/task. Left out, to make room for
+the bytecode: pycryptodome's SelfTest package and its native modules for the
+keys and ciphers Paygate never uses (elliptic curves, post-quantum keys,
+bcrypt, KangarooTwelve). Paygate uses RSA (PKCS#1 v1.5 signatures, PEM and DER
+keys), AES (GCM, ECB, CBC) and SHA; tests/test_deploy_zip.py runs them from a
+package trimmed this way.
 """
 import importlib.util
 import py_compile
@@ -20,7 +24,9 @@ from pathlib import Path
 
 TASK_ROOT = '/var/task'
 MODE = py_compile.PycInvalidationMode.UNCHECKED_HASH
-LEFT_OUT = ('Crypto/SelfTest/',)
+LEFT_OUT = ('Crypto/SelfTest/', 'Crypto/PublicKey/_ec_', 'Crypto/PublicKey/_ed25519', 'Crypto/PublicKey/_ed448',
+            'Crypto/PublicKey/_curve25519', 'Crypto/PublicKey/_curve448', 'Crypto/PublicKey/_mlkem',
+            'Crypto/PublicKey/_mldsa', 'Crypto/Cipher/_raw_eksblowfish', 'Crypto/Hash/_k12')
 
 
 def runtime_matches(runtime):

@@ -85,3 +85,45 @@ def test_the_summary_lists_the_ten_largest_entries_largest_first(tmp_path):
     size, largest = package.zip_summary(path)
     assert size == path.stat().st_size
     assert [name for _, _, name in largest] == [f'file{n:02d}.bin' for n in range(12, 2, -1)]
+
+
+PAYGATES_CRYPTO = '''
+from Crypto.Cipher import AES
+from Crypto.Hash import SHA256
+from Crypto.PublicKey import RSA
+from Crypto.Signature import pkcs1_15
+from Crypto.Util.asn1 import DerSequence
+key = RSA.import_key(RSA.generate(2048).export_key())
+digest = SHA256.new(b'paygate')
+pkcs1_15.new(RSA.import_key(key.publickey().export_key(format='DER'))).verify(digest, pkcs1_15.new(key).sign(digest))
+sealed, tag = AES.new(b'k' * 32, AES.MODE_GCM, nonce=b'n' * 12).encrypt_and_digest(b'paid')
+assert AES.new(b'k' * 32, AES.MODE_GCM, nonce=b'n' * 12).decrypt_and_verify(sealed, tag) == b'paid'
+assert AES.new(b'k' * 32, AES.MODE_ECB).decrypt(AES.new(b'k' * 32, AES.MODE_ECB).encrypt(b'x' * 16)) == b'x' * 16
+AES.new(b'k' * 16, AES.MODE_CBC, iv=b'i' * 16).decrypt(b'x' * 16)
+DerSequence().decode(DerSequence([1, 2]).encode())
+import Crypto, sys
+print(Crypto.__file__)
+'''
+
+
+def test_the_trimmed_pycryptodome_still_does_all_paygate_asks_of_it(tmp_path):
+    """pycryptodome as installed, zipped and trimmed as make package trims it, alone on the path."""
+    import Crypto
+    installed = os.path.dirname(Crypto.__file__)
+    entries = {}
+    for folder, _, files in os.walk(installed):
+        for name in files:
+            if '__pycache__' not in folder:
+                full = os.path.join(folder, name)
+                entries[os.path.relpath(full, os.path.dirname(installed))] = open(full, 'rb').read()
+    path = zipped(tmp_path, entries)
+    lambda_zip.finish(path, with_bytecode=False)
+    left = names(path)
+    assert not [name for name in left if name.startswith(lambda_zip.LEFT_OUT)]
+    assert len(left) < len(entries)
+    task = tmp_path / 'task'
+    zipfile.ZipFile(path).extractall(task)
+    run = subprocess.run([sys.executable, '-S', '-c', PAYGATES_CRYPTO], cwd=tmp_path, capture_output=True,
+                         text=True, env={'PYTHONPATH': str(task), 'PATH': os.environ.get('PATH', '')})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == str(task / 'Crypto' / '__init__.py')
