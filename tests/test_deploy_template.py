@@ -10,12 +10,12 @@ from deploy/, so the two can disagree.
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
+from deploy import filled_copy
 from localdev import PROJECT_ROOT
 
 STAGES = ('dev', 'prod')
@@ -108,30 +108,6 @@ def enabled(variable, env):
         p.strip() for p in env.get('PAYGATE_PROVIDERS', 'codepay').split(',')}
 
 
-def _copy_project(target, filled=True):
-    """A copy of the project to package; `filled`: its stages' example values replaced by real-looking
-    ones, as a merchant's config would have them (packaging refuses the examples)."""
-    target.mkdir(parents=True)
-    shutil.copy2(PROJECT_ROOT / 'app.py', target / 'app.py')
-    shutil.copytree(PROJECT_ROOT / 'chalicelib', target / 'chalicelib',
-                    ignore=shutil.ignore_patterns('__pycache__'))
-    (target / '.chalice').mkdir()
-    for path in (PROJECT_ROOT / '.chalice').glob('*.json'):
-        shutil.copy2(path, target / '.chalice' / path.name)
-    if filled:
-        config = json.loads((target / '.chalice' / 'config.json').read_text())
-        for stage in config['stages'].values():
-            variables = stage.get('environment_variables', {})
-            variables.update({name: _filled(value) for name, value in variables.items()})
-        (target / '.chalice' / 'config.json').write_text(json.dumps(config, indent=2))
-
-
-def _filled(value):
-    """A merchant's value for one of the config's examples (others unchanged)."""
-    value = value.replace('CHANGE-ME-', 'merchant-').replace('example.com', 'merchant.test')
-    return value[:-1] + '1' if re.fullmatch(r'[A-Za-z_]*0{8,}', value) else value
-
-
 def offline_env(tmp):
     env = {k: v for k, v in os.environ.items() if not k.startswith(('PAYGATE_', 'AWS_'))}
     env.update({'AWS_DEFAULT_REGION': 'us-east-1', 'AWS_ACCESS_KEY_ID': 'testing',
@@ -144,7 +120,7 @@ def offline_env(tmp):
 @pytest.fixture(scope='session')
 def project_copy(tmp_path_factory):
     root = tmp_path_factory.mktemp('deploy')
-    _copy_project(root / 'project')
+    filled_copy.make(root / 'project')
     return root
 
 
@@ -153,7 +129,7 @@ def packaged(project_copy):
     """{stage: {'sam', 'merge', 'resources', 'config', 'policies', 'out'}}, both packaged at once,
     each from its own copy (Chalice caches the built package in the project)."""
     for stage in STAGES:
-        _copy_project(project_copy / f'source-{stage}')
+        filled_copy.make(project_copy / f'source-{stage}')
     runs = {stage: subprocess.Popen(
         [sys.executable, '-m', 'deploy.package', '--stage', stage,
          '--project-dir', str(project_copy / f'source-{stage}'), '--out', str(project_copy / stage)],
@@ -491,7 +467,7 @@ def test_the_quick_dev_path_is_one_api_function_under_the_dev_policy(project_cop
 
 def test_packaging_refuses_a_stage_that_still_holds_the_configs_examples_naming_each(tmp_path):
     project = tmp_path / 'project'
-    _copy_project(project, filled=False)
+    filled_copy.make(project, filled=False)
     run = subprocess.run([sys.executable, '-m', 'deploy.package', '--stage', 'dev',
                           '--project-dir', str(project)], cwd=PROJECT_ROOT, env=offline_env(tmp_path),
                          capture_output=True, text=True, timeout=120)
@@ -514,7 +490,7 @@ def test_packaging_refuses_a_stage_that_still_holds_the_configs_examples_naming_
 
 def test_packaging_stops_at_a_route_no_rule_covers(tmp_path):
     project = tmp_path / 'project'
-    _copy_project(project)
+    filled_copy.make(project)
     with open(project / 'app.py', 'a') as app_py:
         app_py.write("\n\n@app.route('/reports', methods=['GET'])\ndef reports():\n    return {}\n")
     run = subprocess.run([sys.executable, '-m', 'deploy.package', '--stage', 'prod',
