@@ -5,7 +5,7 @@ a botocore client for it, and botocore parses the service's whole model to make
 one: SSM's is nearly 1 MB of JSON, 30 ms of a cold start, for the one or two
 calls Paygate makes. chalicelib/aws_models/ holds the same models cut down to
 those operations and the shapes they use, taken from the installed botocore;
-tests/test_aws_models.py checks they still match it.
+tests/test_aws_clients.py checks they still match it.
 """
 import gzip
 import json
