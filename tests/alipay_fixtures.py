@@ -1,9 +1,16 @@
-"""Alipay settings, keys and a gateway mocked at the transport, for the Alipay tests."""
+"""Alipay settings, keys and a gateway mocked at the transport, for the Alipay tests; and Paygate
+served beside the Alipay sandbox, for the tests that go through both over HTTP."""
 import json
 from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
+import pytest
+
+from localdev.ports import free_port
+from localdev.sandbox import Sandbox, alipay as emulator
+from localdev.server import BackgroundServer, create_server
 from tests import alipay_sdk
+from tests.conftest import reset_caches
 
 APP_ID = '2021000123456789'
 SELLER_ID = '2088101122334455'
@@ -11,6 +18,7 @@ GATEWAY = 'https://alipay.test/gateway.do'
 ORDER = {'provider': 'alipay', 'product_id': 'gold_60', 'payer': {}}
 NOTIFY_ID = '2026112200222160500046001404371234'
 TRADE_NO = '2026112222001404370512345678'
+SANDBOX_APP_ID = '2021000000000001'
 
 
 def new_keys():
@@ -65,3 +73,24 @@ def fields_for(order, **change):
 def signed(keys, order, encoding='utf-8', key=None, **change):
     """The notification signed as Alipay signs it, over its text in `encoding`."""
     return alipay_sdk.notification(fields_for(order, **change), key or keys.alipay, encoding)
+
+
+@pytest.fixture
+def alipay_and_sandbox(moto_table, paygate_env, tmp_path):
+    """Paygate (test stage, Alipay on) and the Alipay sandbox, each on its own port on 127.0.0.1:
+    (Paygate's URL, the sandbox's URL)."""
+    keys = emulator.make_keys(tmp_path)
+    sandbox_port, paygate_port = free_port(), free_port()
+    env = {'PAYGATE_PROVIDERS': 'codepay,alipay', 'PAYGATE_ALIPAY_APP_ID': SANDBOX_APP_ID,
+           'PAYGATE_ALIPAY_SELLER_ID': '2088000000000001',
+           'PAYGATE_ALIPAY_GATEWAY': f'http://127.0.0.1:{sandbox_port}/alipay/gateway.do',
+           'PAYGATE_ALIPAY_APP_PRIVATE_KEY': (keys / 'app_private_key.pem').read_text(),
+           'PAYGATE_ALIPAY_PUBLIC_KEY': (keys / 'alipay_public_key.pem').read_text(),
+           'PAYGATE_PUBLIC_URL': f'http://127.0.0.1:{paygate_port}'}
+    for name, value in env.items():
+        paygate_env.setenv(name, value)
+    reset_caches()
+    server = create_server('test', '127.0.0.1', paygate_port)
+    with Sandbox({**env, 'PAYGATE_SANDBOX_ALIPAY_KEYS': str(keys)}, sandbox_port, env['PAYGATE_PUBLIC_URL']) as sandbox, \
+            BackgroundServer(server) as paygate:
+        yield paygate.url, sandbox.base_url

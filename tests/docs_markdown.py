@@ -92,16 +92,7 @@ def _last_cell_code(row):
 
 def prose_lines(path):
     """(line number, text) of the lines outside fenced blocks, inline code removed."""
-    inside, fence = False, ''
-    for number, line in enumerate(path.read_text(encoding='utf-8').splitlines(), 1):
-        opened = _FENCE.match(line)
-        if inside:
-            if line.strip().startswith(fence):
-                inside = False
-            continue
-        if opened:
-            inside, fence = True, opened[1]
-            continue
+    for number, line in _lines_with_code(path):
         yield number, _CODE_SPAN.sub('', line)
 
 

@@ -1,16 +1,11 @@
 """The Alipay sandbox: throw-away keys, and Paygate paid, refunded and closed through it over HTTP."""
 import requests
-import pytest
 
 from chalicelib.providers import alipay
-from localdev.ports import free_port
-from localdev.sandbox import Sandbox, alipay as emulator
-from localdev.server import BackgroundServer, create_server
+from localdev.sandbox import alipay as emulator
 from tests import alipay_sdk, qr_reader, table
-from tests.alipay_fixtures import ORDER
-from tests.conftest import PK, SK, reset_caches
-
-APP_ID = '2021000000000001'
+from tests.alipay_fixtures import ORDER, SANDBOX_APP_ID, alipay_and_sandbox  # noqa: F401 (a fixture)
+from tests.conftest import PK, SK
 
 
 def test_keys_are_generated_once(tmp_path):
@@ -23,33 +18,13 @@ def test_keys_are_generated_once(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ['alipay-sandbox']
 
 
-@pytest.fixture
-def running(moto_table, paygate_env, tmp_path):
-    """Paygate (test stage, Alipay on) and the sandbox, each on its own port on 127.0.0.1."""
-    keys = emulator.make_keys(tmp_path)
-    sandbox_port, paygate_port = free_port(), free_port()
-    env = {'PAYGATE_PROVIDERS': 'codepay,alipay', 'PAYGATE_ALIPAY_APP_ID': APP_ID,
-           'PAYGATE_ALIPAY_SELLER_ID': '2088000000000001',
-           'PAYGATE_ALIPAY_GATEWAY': f'http://127.0.0.1:{sandbox_port}/alipay/gateway.do',
-           'PAYGATE_ALIPAY_APP_PRIVATE_KEY': (keys / 'app_private_key.pem').read_text(),
-           'PAYGATE_ALIPAY_PUBLIC_KEY': (keys / 'alipay_public_key.pem').read_text(),
-           'PAYGATE_PUBLIC_URL': f'http://127.0.0.1:{paygate_port}'}
-    for name, value in env.items():
-        paygate_env.setenv(name, value)
-    reset_caches()
-    server = create_server('test', '127.0.0.1', paygate_port)
-    with Sandbox({**env, 'PAYGATE_SANDBOX_ALIPAY_KEYS': str(keys)}, sandbox_port, env['PAYGATE_PUBLIC_URL']) as sandbox, \
-            BackgroundServer(server) as paygate:
-        yield paygate.url, sandbox.base_url
-
-
 def api(method, url, body=None, secret=False):
     headers = {'Authorization': f'Bearer {SK}'} if secret else {'X-Api-Key': PK}
     return requests.request(method, url, json=body, headers=headers, timeout=30)
 
 
-def test_pay_refund_and_close_through_the_sandbox(running):
-    paygate, sandbox = running
+def test_pay_refund_and_close_through_the_sandbox(alipay_and_sandbox):
+    paygate, sandbox = alipay_and_sandbox
     order = api('POST', f'{paygate}/orders', ORDER).json()
     order_string = order['client_params']['order_string']
     paid = requests.post(f'{sandbox}/alipay/pay', data=order_string, timeout=30).json()
@@ -78,13 +53,13 @@ def test_pay_refund_and_close_through_the_sandbox(running):
     assert closed.status_code == 200 and closed.json()['status'] == 'CLOSED'
 
 
-def test_the_sandbox_refuses_what_the_app_did_not_sign(running):
-    paygate, sandbox = running
+def test_the_sandbox_refuses_what_the_app_did_not_sign(alipay_and_sandbox):
+    paygate, sandbox = alipay_and_sandbox
     order = api('POST', f'{paygate}/orders', ORDER).json()
     tampered = order['client_params']['order_string'].replace('6.00', '0.01')
     assert requests.post(f'{sandbox}/alipay/pay', data=tampered, timeout=30).status_code == 400
     forged = alipay_sdk.KeyPair()
-    params = {'app_id': APP_ID, 'method': 'alipay.trade.query', 'charset': 'utf-8', 'sign_type': 'RSA2',
+    params = {'app_id': SANDBOX_APP_ID, 'method': 'alipay.trade.query', 'charset': 'utf-8', 'sign_type': 'RSA2',
               'biz_content': '{"out_trade_no":"x"}'}
     params['sign'] = forged.sign(alipay_sdk.sign_content(params))
     answer = requests.post(f'{sandbox}/alipay/gateway.do', data=params, timeout=30).json()
@@ -92,8 +67,8 @@ def test_the_sandbox_refuses_what_the_app_did_not_sign(running):
     assert api('GET', f'{paygate}/orders/{order["order_id"]}').json()['status'] == 'CREATED'
 
 
-def test_wap_and_qr_orders_are_paid_through_the_sandbox(running):
-    paygate, sandbox = running
+def test_wap_and_qr_orders_are_paid_through_the_sandbox(alipay_and_sandbox):
+    paygate, sandbox = alipay_and_sandbox
     wap = api('POST', f'{paygate}/orders', {**ORDER, 'scene': 'wap', 'return_url': 'https://shop.example.com/paid'})
     assert wap.status_code == 201, wap.text
     pay_url = wap.json()['client_params']['pay_url']

@@ -15,10 +15,11 @@ from chalicelib.providers.alipay import bill as alipay_bill
 from chalicelib.providers.bill import CHINA, BillLine, NoBill
 from chalicelib.providers.wechatpay import bill as wechat_bill
 from localdev.ports import free_port
-from localdev.sandbox import Sandbox, alipay as alipay_emulator
+from localdev.sandbox import Sandbox
 from localdev.server import BackgroundServer, create_server
 from tests import table
-from tests.conftest import PK, SK, reset_caches
+from tests.conftest import PK, SK
+from tests.alipay_fixtures import alipay_and_sandbox  # noqa: F401 (a fixture)
 from tests.wechatpay_fixtures import OPENID, private_pem
 
 RFC3339 = re.compile(r'\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z')
@@ -116,28 +117,8 @@ def test_wechat_pay_bill_lists_what_was_paid_and_refunded(wechat_running, versio
         assert wechat_bill.download('2020-01-01') == NoBill('wechatpay', '2020-01-01')
 
 
-@pytest.fixture
-def alipay_running(moto_table, paygate_env, tmp_path):
-    """Paygate (Alipay on) and the Alipay sandbox, each on its own port on 127.0.0.1."""
-    keys = alipay_emulator.make_keys(tmp_path)
-    sandbox_port, paygate_port = free_port(), free_port()
-    env = {'PAYGATE_PROVIDERS': 'codepay,alipay', 'PAYGATE_ALIPAY_APP_ID': '2021000000000001',
-           'PAYGATE_ALIPAY_SELLER_ID': '2088000000000001',
-           'PAYGATE_ALIPAY_GATEWAY': f'http://127.0.0.1:{sandbox_port}/alipay/gateway.do',
-           'PAYGATE_ALIPAY_APP_PRIVATE_KEY': (keys / 'app_private_key.pem').read_text(),
-           'PAYGATE_ALIPAY_PUBLIC_KEY': (keys / 'alipay_public_key.pem').read_text(),
-           'PAYGATE_PUBLIC_URL': f'http://127.0.0.1:{paygate_port}'}
-    for name, value in env.items():
-        paygate_env.setenv(name, value)
-    reset_caches()
-    server = create_server('test', '127.0.0.1', paygate_port)
-    sandbox_env = {**env, 'PAYGATE_SANDBOX_ALIPAY_KEYS': str(keys)}
-    with Sandbox(sandbox_env, sandbox_port, env['PAYGATE_PUBLIC_URL']) as sandbox, BackgroundServer(server) as paygate:
-        yield paygate.url, sandbox.base_url
-
-
-def test_alipay_bill_lists_what_was_paid_and_refunded(alipay_running):
-    paygate, sandbox = alipay_running
+def test_alipay_bill_lists_what_was_paid_and_refunded(alipay_and_sandbox):
+    paygate, sandbox = alipay_and_sandbox
     first_day = china_day()
 
     def order(product_id, quantity=1):
