@@ -122,7 +122,14 @@ def _first_steps(loaded, products, paygate_url, sandbox_url):
     key = loaded.publishable_keys.value.split(',')[0].strip()
     return (f"Try an order: curl -s -X POST {paygate_url}/orders -H 'X-Api-Key: {key}' "
             f"-H 'Content-Type: application/json' -d '{body}'\n"
-            f'Then pay it:  curl -s -X POST {sandbox_url}/{provider}/pay/<its order_id>')
+            f'Then pay it:  curl -s -X POST {sandbox_url}/{provider}/pay/<its order_id>\n'
+            f'See its event: {_cli(paygate_url)} events list')
+
+
+def _cli(paygate_url):
+    """The paygate CLI as it reaches this run (by default it calls the default port)."""
+    default = paygate_url == f'http://{HOST}:8000'
+    return '.venv/bin/paygate' if default else f'.venv/bin/paygate --url {paygate_url}'
 
 
 if __name__ == '__main__':

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 import requests
 
+from localdev import PROJECT_ROOT
 from localdev.server import stage_environment
 from tests.local_run import RunCommand
 
@@ -62,6 +63,12 @@ def test_run_prints_its_three_urls_and_a_first_curl_that_works(run, dynamodb_loc
     paid = subprocess.run([*shlex.split(pay), '--fail-with-body'], capture_output=True, text=True, timeout=30)
     assert paid.returncode == 0, paid.stdout + paid.stderr
     assert shown(run, order_id)['status'] == 'PAID'
+    [events_command] = re.findall(r'^See its event: (\.venv/bin/paygate .*)$', output, re.MULTILINE)
+    assert f'--url {run.url} ' in events_command
+    listed = subprocess.run(shlex.split(events_command), cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(rf'^evt_\w+ +order\.paid +{order_id} +600 fen ', listed.stdout, re.MULTILINE), listed.stdout
 
 
 @pytest.mark.parametrize('provider', ['codepay', 'alipay', 'wechatpay', 'midas'])
