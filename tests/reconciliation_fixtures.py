@@ -64,6 +64,11 @@ class Ledger:
         """A WeChat Pay refund asked for here that WeChat Pay is still processing."""
         wechat.v3('POST', '/v3/refund/domestic/refunds', body={
             'refund_id': WECHAT_REFUND_IDS[refund_no], 'out_refund_no': refund_no, 'status': 'PROCESSING'})
+        self.refund_left_pending(out_trade_no, refund_no, amount)
+
+    def refund_left_pending(self, out_trade_no, refund_no, amount):
+        """A refund asked for here (POST /orders/{id}/refunds) that the provider, already told how to
+        answer, has not finished."""
         order = table.order_by_trade_no(out_trade_no)
         status, refund = refunds.create(order['order_id'], {'amount': amount, 'refund_no': refund_no})
         assert refund['status'] == 'PENDING', (status, refund)

@@ -203,6 +203,41 @@ def test_an_alipay_day_is_reconciled_from_its_gbk_zip_and_a_lost_payment_is_paid
     assert table.order_by_trade_no(PAY_1)['status'] == 'PAID'
 
 
+def test_an_alipay_day_finds_every_outcome_in_its_bill(alipay_ledger, alipay_keys, http_mock, client):
+    """Against the fixture zip: PAY_1 paid at Alipay, its notification lost; PAY_2 sold here for 24.00
+    (billed 30.00) and refunded in the merchant console; PAY_3's partial refund asked for here and not
+    finished when Alipay was asked; OTHER paid here, not in the bill."""
+    alipay_ledger.order(PAY_1)
+    alipay_ledger.paid(PAY_2, quantity=4)
+    alipay_ledger.paid(PAY_3, quantity=3)
+    alipay_ledger.paid(OTHER, trade_no='2026112222001404370500000999')
+    serve_alipay(http_mock, alipay_keys, {
+        'alipay.trade.refund': {'code': '10000', 'msg': 'Success', 'out_trade_no': PAY_3,
+                                'trade_no': TRADES['alipay'][PAY_3], 'fund_change': 'N', 'refund_fee': '0.00'},
+        'alipay.trade.fastpay.refund.query': {'code': '10000', 'msg': 'Success', 'out_trade_no': PAY_3,
+                                              'out_request_no': 'rf_partial_0001'},
+        'alipay.trade.query': {'code': '10000', 'msg': 'Success', 'out_trade_no': PAY_1,
+                               'trade_no': TRADES['alipay'][PAY_1], 'trade_status': 'TRADE_SUCCESS',
+                               'total_amount': '6.00'}}, alipay_zip())
+    alipay_ledger.refund_left_pending(PAY_3, 'rf_partial_0001', 600)
+    alipay_ledger.at(NEXT_MORNING)
+    summary = body_json(reconcile(client, 'alipay'))
+    lines = report(client, 'alipay')['lines']['data']
+    assert outcomes(lines) == {
+        ('payment', PAY_1, None): 'missing_here', ('payment', PAY_2, None): 'amount_mismatch',
+        ('payment', PAY_3, None): 'matched', ('refund', PAY_3, 'rf_partial_0001'): 'status_mismatch',
+        ('refund', PAY_2, 'rf_full_0002'): 'refund_mismatch', ('payment', OTHER, None): 'missing_there'}
+    assert summary['mismatches'] == 5
+    [amount] = [line for line in lines if line['outcome'] == 'amount_mismatch']
+    assert (amount['bill_amount'], amount['here_amount']) == (3000, 2400)
+    [status] = [line for line in lines if line['outcome'] == 'status_mismatch']
+    assert (status['bill_status'], status['here_status']) == ('退款', 'PENDING')
+    paid = table.order_by_trade_no(PAY_1)
+    assert (paid['status'], paid['provider_trade_no']) == ('PAID', TRADES['alipay'][PAY_1])
+    assert [e['type'] for e in event_bodies() if e['data'].get('order', {}).get('out_trade_no') == PAY_1] == \
+        ['order.paid']
+
+
 # ---- providers without a bill, and the API's refusals ---------------------------------------------
 
 def test_a_provider_without_a_bill_api_gets_its_books_listed_alone(moto_table, client, monkeypatch):
