@@ -4,7 +4,7 @@ import os
 
 from chalice import Chalice, Cron, Rate
 
-from chalicelib import logs, settings
+from chalicelib import deadline, logs, settings
 
 app = Chalice(app_name='paygate')
 # Chalice sends its `paygate` logger to stdout at ERROR unless in debug; Paygate's own
@@ -23,6 +23,15 @@ LOCAL_STREAM = 'arn:aws:dynamodb:us-east-1:000000000000:table/paygate-local/stre
 def bind_log_context(event, get_response):
     logs.bind(event)
     return get_response(event)
+
+
+@app.middleware('http')
+def answer_in_time(event, get_response):
+    started = deadline.start(app.lambda_context)
+    try:
+        return get_response(event)
+    finally:
+        deadline.end(started)
 
 
 def _handlers():

@@ -5,10 +5,10 @@ that never touch AWS, and lets moto patch them in tests.
 
 Time budget (docs/reliability.md): a call gives up after CONNECT_TIMEOUT to
 connect or READ_TIMEOUT waiting for an answer, and is tried MAX_ATTEMPTS times
-in all, so one DynamoDB request takes at most about 2 x (1 + 2) s = 6 s.
-A notification makes one request (three on its rarest path), so even a
-DynamoDB that accepts connections and never answers gets the provider its
-failure answer well inside API Gateway's 29 s and the functions' timeouts.
+in all, so one DynamoDB request takes at most about 2 x (1 + 2) s = 6 s
+(REQUEST_WORST). An attempt that could not end before the HTTP request's
+deadline is not sent (chalicelib/deadline.py), so a request that makes
+several stays inside API Gateway's 29 s and the functions' timeouts.
 """
 import contextlib
 import gc
@@ -16,9 +16,12 @@ import os
 import threading
 from pathlib import Path
 
+from chalicelib import deadline
+
 CONNECT_TIMEOUT = 1
 READ_TIMEOUT = 2
 MAX_ATTEMPTS = 2
+REQUEST_WORST = MAX_ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT)
 # SSM's and Secrets Manager's botocore models cut down to the calls Paygate makes (deploy/aws_models.py):
 # botocore reads them before its own, and a cold start parses 7 KB instead of 1 MB.
 MODELS = Path(__file__).parent / 'aws_models'
@@ -69,7 +72,14 @@ def _new_client(service):
     endpoint = os.environ.get('PAYGATE_DYNAMODB_ENDPOINT')
     if service == 'dynamodb' and endpoint:
         kwargs['endpoint_url'] = endpoint
-    return _shared_session().client(service, **kwargs)
+    made = _shared_session().client(service, **kwargs)
+    made.meta.events.register_first('before-send', _in_time)
+    return made
+
+
+def _in_time(request, **_):
+    """Before each attempt (retries too): refuse one that could not end before the deadline."""
+    deadline.check(CONNECT_TIMEOUT + READ_TIMEOUT, f'{request.method} {request.url.split("?")[0]}')
 
 
 def _shared_session():

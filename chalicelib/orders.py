@@ -242,7 +242,7 @@ def _reach_provider(create, order, product, payer, idempotency_key):
         created = create(order, product, payer)
     except ProviderError as exc:
         order_store.delete(order, idempotency_key)
-        raise ApiError(502, 'provider_error', f'{order["provider"]} refused the order: {exc}') from None
+        raise _provider_failed(exc, f'{order["provider"]} refused the order: {exc}') from None
     except BaseException:
         order_store.delete(order, idempotency_key)
         raise
@@ -251,6 +251,12 @@ def _reach_provider(create, order, product, payer, idempotency_key):
         fields['expires_at'] = created.expires_at
     order_store.complete(order['out_trade_no'], fields, created.lookups)
     return ordermodel.view({**order, **fields})
+
+
+def _provider_failed(exc, message):
+    """502: provider_unavailable when the provider could not be reached in time (safe to retry),
+    provider_error when it answered no."""
+    return ApiError(502, 'provider_unavailable' if exc.retryable else 'provider_error', message)
 
 
 def with_payer(order, payer):
@@ -283,7 +289,7 @@ def close(order_id, payer=None):
         try:
             provider.close(with_payer(order, payer), clock.now())
         except ProviderError as exc:
-            raise ApiError(502, 'provider_error', f'{order["provider"]} could not close: {exc}') from None
+            raise _provider_failed(exc, f'{order["provider"]} could not close: {exc}') from None
     return close_here(order)
 
 

@@ -1,14 +1,20 @@
 """Outbound HTTP to providers: always with timeouts, one pooled session per process.
 
 `requests` is imported on first use, so routes that never call out do not pay
-for it at cold start.
+for it at cold start. While an HTTP request is served, a call waits at most
+until RESERVE before its deadline (chalicelib/deadline.py): the time the
+DynamoDB requests that follow a provider call (the order's update, or a
+payment and its read) may take.
 """
 import threading
 
+from chalicelib import aws, deadline
 from chalicelib.errors import ProviderError
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10
+MIN_READ = 1
+RESERVE = 2 * aws.REQUEST_WORST
 
 _session = None
 _lock = threading.Lock()
@@ -30,7 +36,7 @@ def request(method, url, **kwargs):
     formats, often with 200.
     """
     import requests
-    kwargs.setdefault('timeout', (CONNECT_TIMEOUT, READ_TIMEOUT))
+    kwargs.setdefault('timeout', _timeout(method, url))
     try:
         return session().request(method, url, **kwargs)
     except requests.Timeout:
@@ -38,6 +44,18 @@ def request(method, url, **kwargs):
     except requests.RequestException as exc:
         raise ProviderError(f'{method} {_host(url)} failed: {type(exc).__name__}',
                             code='unreachable', retryable=True) from None
+
+
+def _timeout(method, url):
+    """(connect, read) seconds: the usual ones, cut to what the request's deadline leaves."""
+    left = deadline.left()
+    if left is None:
+        return CONNECT_TIMEOUT, READ_TIMEOUT
+    spare = left - RESERVE
+    if spare < CONNECT_TIMEOUT + MIN_READ:
+        raise ProviderError(f'{method} {_host(url)} not sent: {max(left, 0):.1f} s left before the answer '
+                            'is due', code='timeout', retryable=True)
+    return CONNECT_TIMEOUT, min(READ_TIMEOUT, spare - CONNECT_TIMEOUT)
 
 
 def _host(url):

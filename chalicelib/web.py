@@ -6,7 +6,7 @@ import logging
 
 from chalice import Response
 
-from chalicelib import jsontext, retry, settings
+from chalicelib import deadline, jsontext, retry, settings
 from chalicelib.errors import ApiError, ProviderError
 from chalicelib.providers import contract
 from chalicelib.providers.contract import Inbound
@@ -81,6 +81,9 @@ def as_api_error(exc):
         return ApiError(502, code, f'the provider failed: {exc}')
     if isinstance(exc, retry.Contention):
         return ApiError(503, 'busy', 'this resource is changing under concurrent requests; retry shortly')
+    if isinstance(exc, deadline.OutOfTime):
+        return ApiError(503, 'timeout', 'a service Paygate depends on was too slow to answer in time; '
+                                        'retrying the same request is safe')
     return None
 
 
@@ -92,6 +95,8 @@ def api(handler):
             return handler(*args, **kwargs)
         except Exception as exc:
             error = as_api_error(exc)
+            if isinstance(exc, deadline.OutOfTime):
+                log_failure(exc, handler.__name__)
             if error is not None:
                 return json_response(error.status, error.body())
             log_failure(exc, handler.__name__)
@@ -105,5 +110,7 @@ def log_failure(exc, where):
     traceback says nothing more), the traceback for anything else."""
     if isinstance(exc, settings.SettingsError):
         log.error('%s failed: %s', where, settings.failure_line(exc))
+    elif isinstance(exc, deadline.OutOfTime):
+        log.warning('%s answered before its deadline, unfinished: %s', where, exc)
     else:
         log.exception('unexpected error in %s', where)

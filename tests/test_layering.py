@@ -84,7 +84,8 @@ LAYERS = (
     ('chalicelib.providers',),
     ('chalicelib.store',),
     ('chalicelib.catalog', 'chalicelib.settings', 'chalicelib.auth', 'chalicelib.ordermodel',
-     'chalicelib.aws', 'chalicelib.outbound', 'chalicelib.clock', 'chalicelib.money', 'chalicelib.rsa',
+     'chalicelib.aws', 'chalicelib.deadline', 'chalicelib.outbound', 'chalicelib.clock', 'chalicelib.money',
+     'chalicelib.rsa',
      'chalicelib.signing', 'chalicelib.formdata', 'chalicelib.jsontext', 'chalicelib.errors',
      'chalicelib.retry', 'chalicelib.tables', 'chalicelib.qrimage', 'chalicelib'),
 )

@@ -121,9 +121,9 @@ def test_a_bad_payer_is_400_before_anything_is_asked(client, http_mock, change, 
     ({'ret': 1018, 'msg': '登录校验失败'}, 401, 'relogin_required'),
     ({'ret': 1001, 'msg': '参数错误'}, 400, 'invalid_request'),
     ({'ret': 4, 'msg': '请求参数错误：（sig）'}, 502, 'provider_error'),
-    ({'ret': 1, 'msg': '系统繁忙'}, 502, 'provider_error'),
+    ({'ret': 1, 'msg': '系统繁忙'}, 502, 'provider_unavailable'),
     ({'ret': 0, 'url_params': '/v1/x'}, 502, 'provider_error'),
-    ('<html>busy</html>', 502, 'provider_error'),
+    ('<html>busy</html>', 502, 'provider_unavailable'),
 ])
 def test_midas_refusals_are_clear_and_leave_no_order(client, http_mock, answer, status, code):
     expect(http_mock, 'buy_goods_m', answer)

@@ -1,10 +1,12 @@
 """Reconciliation end to end: a day's books made through the real payment paths, the providers' bills in
 their real formats, POST /reconciliations and the report it leaves in DynamoDB and the API."""
 import gzip
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from chalicelib import deadline
 from chalicelib.errors import ProviderError
 
 from chalicelib.reconciliation import service
@@ -151,6 +153,32 @@ def test_a_bill_not_yet_published_is_409_and_keeps_nothing(ledger, wechat, clien
     response = reconcile(client)
     assert response.status_code == 409 and body_json(response)['error']['code'] == 'bill_not_ready'
     assert table_items('RECON#') == []
+
+
+class SlowClock:
+    """A clock for the deadline on which each look at the time costs two seconds: a slow day."""
+
+    def __init__(self):
+        self.now = 0
+
+    def monotonic(self):
+        self.now += 2
+        return self.now
+
+
+def test_a_run_out_of_time_frees_its_day_for_the_next_try(ledger, wechat, client, monkeypatch):
+    """The run's own calls stop one DynamoDB request's worth before the deadline, so the day's
+    lease is released in time and a retry is not told reconciliation_running."""
+    ledger.as_in_the_wechat_bill(wechat)
+    serve_wechat_bill(wechat, wechat_text())
+    ledger.at(NEXT_MORNING)
+    monkeypatch.setattr(deadline, 'time', SlowClock())
+    response = reconcile(client)
+    assert response.status_code in (502, 503) and body_json(response)['error']['code'] in (
+        'provider_unavailable', 'timeout')
+    assert table_items('RECON#') == []
+    monkeypatch.setattr(deadline, 'time', time)
+    assert body_json(reconcile(client))['outcomes'] == {'matched': {'count': 5, 'amount': 9000}}
 
 
 def test_api_v2_bills_reconcile_the_same(ledger, wechat, wechatpay_env, client):

@@ -16,7 +16,7 @@ import logging
 import secrets
 from datetime import date as Date
 
-from chalicelib import clock, events, notifications, payments, providers, settings
+from chalicelib import aws, clock, deadline, events, notifications, payments, providers, settings
 from chalicelib.errors import ProviderError
 from chalicelib.providers import bill as bills
 from chalicelib.providers.contract import PAID, Billable, Queryable, Refusal
@@ -46,7 +46,8 @@ def run(provider_name, day):
     if not report_store.claim(provider_name, day, run_id, int(clock.now().timestamp()), LEASE_SECONDS):
         raise Running(f'{provider_name} {day} is being reconciled already')
     try:
-        report = _reconcile(provider_name, day, run_id)
+        with deadline.keeping(aws.REQUEST_WORST):
+            report = _reconcile(provider_name, day, run_id)
     finally:
         report_store.release(provider_name, day, run_id)
     _announce(report)
