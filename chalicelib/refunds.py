@@ -8,9 +8,11 @@ A refund_no names a refund for good: asking again with the same refund_no
 (the provider's out_request_no / out_refund_no) never pays twice.
 
 A refund the provider refused is marked FAILED and its amount released; if
-that cannot be written (the order kept changing), the request fails with
-Contention and the refund stays PENDING, reserved, until the caller retries
-the same refund_no, which asks the provider and tries again.
+that cannot be written (the order kept changing), the give-up is logged, the
+request is answered 503 busy and the refund stays PENDING, reserved, until
+the caller retries the same refund_no, which asks the provider (the same
+refund number never refunds twice) and tries again. The same holds for a
+refund the provider made that cannot be recorded as SUCCEEDED.
 """
 import re
 import secrets

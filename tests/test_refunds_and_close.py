@@ -104,6 +104,29 @@ def test_refused_refund_is_failed_and_releases_the_amount(client):
     assert post_json(client, f'/orders/{order["order_id"]}/refunds', {'amount': 1000}, SECRET).status_code == 200
 
 
+def test_a_refused_refund_that_cannot_be_marked_failed_is_told_and_logged_and_the_retry_releases_it(
+        client, caplog):
+    """Another writer keeps changing the order: marking the refund FAILED gives up. The caller gets
+    503 busy, the give-up is logged, and the same refund_no retried releases the amount."""
+    from chalicelib.store import orders as order_store
+    order = make_order()
+    fakepay.behaviour['refund'] = 'refused'
+    as_read_before = table.order(order['order_id'])
+    with pytest.MonkeyPatch.context() as stale, caplog.at_level('WARNING', logger='paygate'):
+        stale.setattr(order_store, 'get', lambda out_trade_no: as_read_before)
+        response = post_json(client, f'/orders/{order["order_id"]}/refunds',
+                             {'amount': 400, 'refund_no': 'refund-busy'}, SECRET)
+    assert response.status_code == 503 and body_json(response)['error']['code'] == 'busy'
+    assert table.refund(order['order_id'], 'refund-busy')['refund_status'] == 'PENDING'
+    assert table.order(order['order_id'])['refund_pending_amount'] == 400
+    assert [r.levelname for r in caplog.records if 'refund-busy' in r.getMessage()] == ['WARNING']
+    retried = post_json(client, f'/orders/{order["order_id"]}/refunds',
+                        {'amount': 400, 'refund_no': 'refund-busy'}, SECRET)
+    assert retried.status_code == 502
+    assert table.refund(order['order_id'], 'refund-busy')['refund_status'] == 'FAILED'
+    assert table.order(order['order_id'])['refund_pending_amount'] == 0
+
+
 def test_refund_in_progress_is_202_then_settled_by_the_providers_notification(client):
     order = make_order()
     fakepay.behaviour['refund'] = 'timeout'
