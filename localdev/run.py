@@ -123,7 +123,7 @@ def _first_steps(loaded, products, paygate_url, sandbox_url):
     return (f"Try an order: curl -s -X POST {paygate_url}/orders -H 'X-Api-Key: {key}' "
             f"-H 'Content-Type: application/json' -d '{body}'\n"
             f'Then pay it:  curl -s -X POST {sandbox_url}/{provider}/pay/<its order_id>\n'
-            f'See its event: {_cli(paygate_url)} events list')
+            f'See its event: {_cli(paygate_url)} events list --order <its order_id>')
 
 
 def _cli(paygate_url):

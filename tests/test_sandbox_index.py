@@ -65,8 +65,8 @@ def test_run_prints_its_three_urls_and_a_first_curl_that_works(run, dynamodb_loc
     assert shown(run, order_id)['status'] == 'PAID'
     [events_command] = re.findall(r'^See its event: (\.venv/bin/paygate .*)$', output, re.MULTILINE)
     assert f'--url {run.url} ' in events_command
-    listed = subprocess.run(shlex.split(events_command), cwd=PROJECT_ROOT, capture_output=True, text=True,
-                            timeout=60)
+    listed = subprocess.run(shlex.split(events_command.replace('<its order_id>', order_id)), cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0, listed.stderr
     assert re.search(rf'^evt_\w+ +order\.paid +{order_id} +600 fen ', listed.stdout, re.MULTILINE), listed.stdout
 

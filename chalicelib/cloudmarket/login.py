@@ -17,7 +17,6 @@ verify_assertion, like a webhook signature.
 import base64
 import hashlib
 import hmac
-import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from chalicelib import clock, settings
@@ -95,14 +94,15 @@ def with_query(url, params):
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def verify_assertion(params, secret, now=None, max_seconds=MAX_ASSERTION_SECONDS):
+def verify_assertion(params, secret, *, now, max_seconds=MAX_ASSERTION_SECONDS):
     """For the merchant's website: the signId of a genuine, unexpired assertion.
 
     `params` is the query string of the request Paygate redirected (a dict);
-    `secret` is PAYGATE_CLOUDMARKET_LOGIN_SECRET. Raises ValueError otherwise.
-    Standard library only, so it can be copied as it is.
+    `secret` is PAYGATE_CLOUDMARKET_LOGIN_SECRET; `now` is Unix seconds
+    (time.time()). Raises ValueError otherwise. Standard library only, so it
+    can be copied as it is.
     """
-    now = int(time.time() if now is None else now)
+    now = int(now)
     sign_id, expires, signature = (params.get(k, '') for k in ('signId', 'expires', 'signature'))
     if not (sign_id and expires.isascii() and expires.isdigit() and signature):
         raise ValueError('not a Paygate login assertion')
