@@ -146,7 +146,7 @@ def _check_scene(provider, request):
     scenes = {scene.name: scene for scene in provider.SCENES}
     name = request['scene'] or provider.SCENES[0].name
     if name not in scenes:
-        raise invalid(f'scene must be one of {", ".join(scenes)} for {provider.NAME}', 'scene')
+        raise invalid(f'scene must be one of {", ".join(scenes)} for {provider.NAME}', 'scene', list(scenes))
     scene = scenes[name]
     if scene.client_ip and not request['client_ip']:
         raise invalid(f'client_ip (the buyer\'s IP address) is required for {provider.NAME} {name}',

@@ -207,6 +207,8 @@ def test_scene_requests_that_do_not_fit_are_refused_and_nothing_is_asked(wechat,
     error = body_json(response)['error']
     assert error['field'] == field and words in error['message']
     assert wechat.requests == [] and table.order_by_trade_no(request['out_trade_no']) is None
+    if body.get('scene') == 'mweb':
+        assert error['allowed'] == ['jsapi', 'app', 'native', 'h5']
 
 
 def test_app_scene_needs_the_app_appid_and_h5_needs_v3(wechatpay_env, wechat, client):
