@@ -1,4 +1,6 @@
 """The Alipay sandbox: throw-away keys, and Paygate paid, refunded and closed through it over HTTP."""
+import re
+
 import requests
 
 from chalicelib.providers import alipay
@@ -84,7 +86,10 @@ def test_wap_and_qr_orders_are_paid_through_the_sandbox(alipay_and_sandbox):
     qr_code = qr.json()['client_params']['qr_code']
     assert qr_code == f'{sandbox}/alipay/qr/{qr.json()["out_trade_no"]}'
     assert qr_reader.read(qr.json()['client_params']['qr_png']).text == qr_code
-    assert qr.json()['out_trade_no'] in requests.get(qr_code, timeout=10).text
+    page = requests.get(qr_code, timeout=10).text
+    assert qr.json()['out_trade_no'] in page
+    [shown] = re.findall(r'<img alt="QR code" src="(data:image/png;base64,[^"]+)"', page)
+    assert qr_reader.read(shown).text == qr_code
     unpaid = alipay.query(table.order(qr.json()['order_id']))
     assert unpaid is None
     scanned = requests.post(qr_code, timeout=30).json()

@@ -52,6 +52,13 @@ def pay_page(title, heading, order_id, text):
 <form method="post"><button>Pay</button></form>''', 'text/html')
 
 
+def qr_figure(text):
+    """The QR code a buyer scans, drawn as Paygate draws `client_params.qr_png`, with its text below."""
+    from chalicelib import qrimage
+    return (f'<figure><img alt="QR code" src="{qrimage.png_data_url(text)}">'
+            f'<figcaption><code>{html.escape(text)}</code></figcaption></figure>')
+
+
 def generated_environment(environ):
     """Settings the sandbox makes up for this run (throw-away keys), for Paygate and the sandbox.
     Each provider module with keys to make has generated_environment(environ) -> settings."""

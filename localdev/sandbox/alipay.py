@@ -383,13 +383,13 @@ class Emulator:
 
     def qr_cashier(self, request):
         """What scanning a precreated trade's QR code shows: the order and a Pay button."""
-        from localdev.sandbox import Answer
+        from localdev.sandbox import Answer, qr_figure
         trade = self.trades.get(request.path.rsplit('/', 1)[-1])
         if trade is None:
             return Answer(404, '<p>No such precreated trade</p>', 'text/html')
         return Answer(200, f'''<!doctype html><title>Alipay sandbox</title>
 <h1>支付宝 sandbox (qr)</h1><p>Order {html.escape(trade["out_trade_no"])}: ¥{html.escape(trade["total_amount"])}</p>
-<p>QR code: <code>{html.escape(self.base_url + request.path)}</code></p>
+{qr_figure(self.base_url + request.path)}
 <form method="post"><button>Pay</button></form>''', 'text/html')
 
     def pay_qr(self, request):

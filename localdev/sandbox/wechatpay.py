@@ -483,12 +483,12 @@ class Emulator:
     # ---- the buyer's side: pay, and WeChat's notifications ------------------------------------
 
     def cashier(self, request):
-        from localdev.sandbox import Answer
+        from localdev.sandbox import Answer, qr_figure
         out_trade_no = request.path.rsplit('/', 1)[-1]
         order = self.orders.get(out_trade_no)
         if order is None:
             return Answer(404, f'<p>No WeChat Pay sandbox order {html.escape(out_trade_no)}</p>', 'text/html')
-        code_url = f'<p>QR code: <code>{html.escape(order["code_url"])}</code></p>' if order.get('code_url') else ''
+        code_url = qr_figure(order['code_url']) if order.get('code_url') else ''
         return Answer(200, f'''<!doctype html><title>WeChat Pay sandbox</title>
 <h1>微信支付 sandbox ({order["version"]}, {order["trade_type"]})</h1>
 <p>Order {html.escape(out_trade_no)}: ¥{order["total"] / 100:.2f}</p>{code_url}
