@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from wechatpayv3 import utils as v3utils
 from wechatpy.pay import WeChatPay
-from wechatpy.pay.utils import calculate_signature_hmac
+from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac
 
 from chalicelib import clock, providers
 from chalicelib.providers.wechatpay import common
@@ -166,8 +166,12 @@ def test_v2_native_order_sends_product_id_and_gives_code_url(wechatpay_env, wech
     wechatpay_env(version='v2')
     order = create(client, wechat, 'native', version='v2')
     [(request, sent)] = wechat.requests
-    assert (sent['appid'], sent['trade_type'], sent['product_id']) == (APPID, 'NATIVE', 'gold_60')
-    assert 'openid' not in sent
+    assert {k: v for k, v in sent.items() if k != 'sign'} == {
+        'appid': APPID, 'mch_id': MCH_ID, 'nonce_str': NONCE, 'sign_type': 'MD5', 'body': '60 金币',
+        'out_trade_no': 'scene-native-0001', 'total_fee': '600', 'spbill_create_ip': '127.0.0.1',
+        'notify_url': 'https://pay.test/notify/wechatpay', 'trade_type': 'NATIVE', 'product_id': 'gold_60',
+        'time_expire': '20261122163000'}
+    assert sent['sign'] == calculate_signature({k: v for k, v in sent.items() if k != 'sign'}, KEY)
     assert_native_params(client, order)
 
 
