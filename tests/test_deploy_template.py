@@ -482,6 +482,7 @@ def test_packaging_refuses_a_stage_that_still_holds_the_configs_examples_naming_
         'PAYGATE_ALIPAY_APP_ID': "'CHANGE-ME-alipay-app-id'",
         'PAYGATE_ALIPAY_SELLER_ID': "'CHANGE-ME-alipay-seller-pid'",
         'PAYGATE_MIDAS_APPID': "'CHANGE-ME-midas-offerid'",
+        'PAYGATE_WECHATPAY_MCH_ID': "'CHANGE-ME-wechatpay-mch-id'",
         'PAYGATE_WECHATPAY_APPID': "'wx0000000000000000'",
         'PAYGATE_WECHATPAY_CERT_SERIAL': "'0000000000000000000000000000000000000000'",
         'PAYGATE_WECHATPAY_PUBLIC_KEY_ID': "'PUB_KEY_ID_0000000000000000000000000000000000000'"}
