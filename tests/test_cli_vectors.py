@@ -96,10 +96,10 @@ def test_alipay_signed_text_is_what_alipay_signed_in_a_real_notification():
 
 
 def test_alipay_sign_matches_a_fixed_vector():
-    """Derived, not Alipay's: no published Alipay vector pairs a private key with a signature. The key
-    is the RSA test key Alipay's Node.js SDK publishes among its fixtures (tests/data/vectors); the
-    signature of the real notification's fields was computed once with `cryptography` and pinned
-    (PKCS#1 v1.5 is deterministic)."""
+    """Derived, not Alipay's: we know of no published Alipay vector pairing a private key with a
+    signature. The key is the RSA test key Alipay's Node.js SDK publishes among its fixtures
+    (tests/data/vectors); the signature of the real notification's fields was computed once with
+    `cryptography` and pinned (PKCS#1 v1.5 is deterministic)."""
     key = crypto.private_key((VECTOR_KEYS / 'alipay_node_sdk_test_key.pem').read_text())
     assert alipay.sign(ALIPAY_NOTIFICATION, key) == ALIPAY_DERIVED_SIGN
 
@@ -232,7 +232,7 @@ def test_midas_callback_encoding_follows_encode_value():
 
 
 def test_cloudmarket_signature_sorts_as_strings():
-    """The marketplace publishes no vector. These were computed outside Python with
+    """We know of no published vector for it. These were computed outside Python with
     `printf '%s\\n' TOKEN TIMESTAMP EVENT_ID | LC_ALL=C sort | tr -d '\\n' | sha256sum`
     (docs/cloudmarket.md#the-signature); the second eventId, shorter than the timestamp, sorts after it."""
     assert cloudmarket.ordered('paygate-test-token', '1700000000', '123') == [

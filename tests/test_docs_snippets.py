@@ -156,7 +156,8 @@ def parse_only(monkeypatch, tmp_path):
     return cli
 
 
-@pytest.mark.parametrize('block, line', CONSOLE_COMMANDS, ids=[f'{b.where} {line}'[:90] for b, line in CONSOLE_COMMANDS])
+@pytest.mark.parametrize('block, line', CONSOLE_COMMANDS,
+                         ids=[f'{b.where} {line}'[:90] for b, line in CONSOLE_COMMANDS])
 def test_transcript_commands_parse_with_the_cli(block, line, parse_only):
     words = shlex.split(line)[1:]
     words = words[:words.index('|')] if '|' in words else words
