@@ -140,7 +140,7 @@ def test_doctor_allows_http_for_the_local_stage(project):
     assert paygate('doctor').stdout.splitlines()[1] == '✓ core'
 
 
-def test_listen_verifies_each_delivery_and_answers_like_an_endpoint():
+def test_listen_verifies_each_delivery_and_answers_like_an_endpoint(signal_handlers_restored):
     port = free_port()
     body = json.dumps({'id': 'evt_0123456789abcdef01234567', 'type': 'order.paid', 'created_at': '2026-11-22T08:00:00Z',
                        'data': {'order': {'order_id': 'ord_listen', 'amount': 600}}}).encode()
