@@ -1,24 +1,31 @@
-"""`paygate` commands that need no running Paygate: keys, doctor, listen, errors, --tamper."""
+"""`paygate` commands that need no running Paygate: keys, doctor, listen (also --poll, Paygate mocked at
+the transport), --explain, colour, a --url with a path, errors, --tamper."""
 import base64
+import hashlib
 import json
+import signal
 import stat
 import threading
 import time
+from urllib.parse import parse_qsl
 
+import click
 import pytest
 import requests
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
+from responses import matchers
 
 from chalicelib.webhooks import signature
 from localdev.ports import free_port, wait_listening
+from localdev.sandbox import midas as sandbox_midas
 from paygate_cli.fields import altered, tampered
 from paygate_cli.errors import UsageProblem
 from paygate_cli.main import cli
 
 
-def paygate(*args, expect=0):
-    result = CliRunner().invoke(cli, list(args))
+def paygate(*args, expect=0, color=False):
+    result = CliRunner().invoke(cli, list(args), color=color)
     assert result.exit_code == expect, result.output
     return result
 
@@ -133,7 +140,7 @@ def test_doctor_allows_http_for_the_local_stage(project):
     assert paygate('doctor').stdout.splitlines()[1] == '✓ core'
 
 
-def test_listen_verifies_each_delivery_and_answers_like_an_endpoint():
+def test_listen_verifies_each_delivery_and_answers_like_an_endpoint(signal_handlers_restored):
     port = free_port()
     body = json.dumps({'id': 'evt_0123456789abcdef01234567', 'type': 'order.paid', 'created_at': '2026-11-22T08:00:00Z',
                        'data': {'order': {'order_id': 'ord_listen', 'amount': 600}}}).encode()
@@ -186,3 +193,105 @@ def test_keys_from_p12_prints_the_pem_settings_paygate_reads(tmp_path, wechatpay
     assert settings['PAYGATE_WECHATPAY_CLIENT_KEY'] == private_pem(wechatpay_keys.platform)
     wrong = paygate('keys', 'from-p12', str(p12), '--password', 'not-it', expect=1)
     assert wrong.output == 'paygate: the .p12 cannot be opened (wrong password?)\n'
+
+
+DEPLOYED = 'https://pay.example.com/api'
+ORDER = {'order_id': 'ord_cli', 'out_trade_no': 'pg20261202045925e286cf527f44', 'provider': 'codepay',
+         'status': 'CREATED', 'amount': 600, 'currency': 'CNY', 'product_id': 'gold_60', 'quantity': 1,
+         'created_at': '2026-12-02T04:59:25Z', 'client_params': {'money': 600}, 'metadata': {},
+         'paid_at': None, 'refunded_amount': 0}
+
+
+def keys_file(tmp_path, **settings):
+    path = tmp_path / 'keys.json'
+    path.write_text(json.dumps(settings))
+    return str(path)
+
+
+def deployed(tmp_path, *args, **kwargs):
+    """`paygate` against a deployed stage's URL (with its /api), secret key and keys file given."""
+    return paygate('--url', DEPLOYED, '--secret-key', 'sk_cli', '--api-key', 'pk_cli', '--keys',
+                   keys_file(tmp_path, PAYGATE_CODEPAY_KEY='codepay-key-0123',
+                             PAYGATE_MIDAS_APPID='1450000000', PAYGATE_MIDAS_APPKEY='midas-app_key-0123'),
+                   *args, **kwargs)
+
+
+def sent_form(call):
+    return dict(parse_qsl(call.request.body.decode('utf-8'), keep_blank_values=True))
+
+
+def test_explain_prints_what_the_signature_covers_naming_the_key_not_showing_it(http_mock, tmp_path):
+    http_mock.get(f'{DEPLOYED}/orders/ord_cli', json=ORDER)
+    http_mock.post(f'{DEPLOYED}/notify/codepay', body='success')
+    http_mock.get(f'{DEPLOYED}/orders/ord_cli', json={**ORDER, 'status': 'PAID'})
+    lines = deployed(tmp_path, 'trigger', 'codepay', 'paid', 'ord_cli', '--explain').stdout.splitlines()
+    form = sent_form(http_mock.calls[1])
+    unsigned = '&'.join(f'{k}={form[k]}' for k in sorted(form) if k != 'sign' and form[k])
+    assert form['sign'] == hashlib.md5(f'{unsigned}codepay-key-0123'.encode()).hexdigest()
+    assert f'  signed over: {unsigned}<PAYGATE_CODEPAY_KEY>' in lines
+    assert lines[-2:] == ['✓ Paygate answered 200 success  (accepted)', 'order ord_cli is now PAID']
+    assert 'codepay-key-0123' not in '\n'.join(lines)
+
+
+def test_without_explain_the_signed_text_is_not_printed(http_mock, tmp_path):
+    http_mock.get(f'{DEPLOYED}/orders/ord_cli', json=ORDER)
+    http_mock.post(f'{DEPLOYED}/notify/codepay', body='success')
+    http_mock.get(f'{DEPLOYED}/orders/ord_cli', json={**ORDER, 'status': 'PAID'})
+    assert 'signed over' not in deployed(tmp_path, 'trigger', 'codepay', 'paid', 'ord_cli').stdout
+
+
+def test_a_url_with_a_path_takes_every_call_and_is_what_midas_signs(http_mock, tmp_path):
+    """A deployed stage's URL ends in /api: the API calls and the provider's request go under it, and
+    Midas signs the delivery URL's path, /api/notify/midas (checked with the sandbox's own signer)."""
+    order = {**ORDER, 'provider': 'midas', 'client_params': {'token': 'TOKEN-1', 'payitem': 'g001*60*1'}}
+    http_mock.get(f'{DEPLOYED}/orders/ord_cli', json=order,
+                  match=[matchers.header_matcher({'Authorization': 'Bearer sk_cli'})])
+    http_mock.get(f'{DEPLOYED}/notify/midas', json={'ret': 0, 'msg': 'OK'})
+    http_mock.get(f'{DEPLOYED}/orders/ord_cli', json={**order, 'status': 'PAID'})
+    lines = deployed(tmp_path, 'trigger', 'midas', 'paid', 'ord_cli', '--explain').stdout.splitlines()
+    notified = http_mock.calls[1].request
+    assert notified.url.startswith('https://pay.example.com/api/notify/midas?')
+    query = dict(parse_qsl(notified.url.partition('?')[2], keep_blank_values=True))
+    assert query['sig'] == sandbox_midas.callback_sig('/api/notify/midas', query, 'midas-app_key-0123')
+    assert any(line.startswith('  signed over: GET&%2Fapi%2Fnotify%2Fmidas&') for line in lines)
+
+
+def test_statuses_are_coloured_on_a_terminal_and_plain_when_piped(http_mock, tmp_path):
+    """click's runner stands for the terminal (color=True) and for a pipe (color=False)."""
+    for _ in range(3):
+        http_mock.get(f'{DEPLOYED}/orders/ord_cli', json={**ORDER, 'status': 'PAID'})
+    terminal = deployed(tmp_path, 'orders', 'get', 'ord_cli', color=True).stdout
+    piped = deployed(tmp_path, 'orders', 'get', 'ord_cli').stdout
+    assert click.style('PAID', fg='green') in terminal
+    assert '\x1b[' not in piped and dict(line.split(None, 1) for line in piped.splitlines())['status'] == 'PAID'
+    assert click.unstyle(terminal) == piped
+    assert '\x1b[' not in deployed(tmp_path, '--json', 'orders', 'get', 'ord_cli', color=True).stdout
+
+
+@pytest.fixture
+def signal_handlers_restored():
+    """`paygate listen` installs its own SIGINT and SIGTERM handlers; give pytest its own back."""
+    kept = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for number, handler in kept.items():
+        signal.signal(number, handler)
+
+
+def event(number, event_type='order.paid'):
+    return {'id': f'evt_{number:024d}', 'type': event_type, 'created_at': f'2026-12-02T05:00:0{number}Z',
+            'data': {'order': {'order_id': 'ord_cli', 'amount': 600}}, 'delivery_status': 'delivered'}
+
+
+def test_listen_poll_prints_only_the_events_made_after_it_started(http_mock, tmp_path, signal_handlers_restored):
+    """Older events (over two pages) are skipped; new ones are printed as they appear, until --count."""
+    url = f'{DEPLOYED}/events'
+    first = matchers.query_param_matcher({'limit': '100', 'order_id': 'ord_cli'})
+    following = matchers.query_param_matcher({'limit': '100', 'order_id': 'ord_cli', 'cursor': 'c1'})
+    http_mock.get(url, match=[first], json={'data': [event(1)], 'next_cursor': 'c1', 'has_more': True})
+    for page in ([event(2)], [event(2), event(3, 'order.refunded')], [event(2), event(3, 'order.refunded'), event(4)]):
+        http_mock.get(url, match=[following], json={'data': page, 'next_cursor': None, 'has_more': False})
+    result = deployed(tmp_path, 'listen', '--poll', '--order', 'ord_cli', '--interval', '0.2', '--count', '2')
+    assert result.stderr == f'Following GET {url} every 0.2 s (Ctrl-C stops)\n'
+    assert [line.split() for line in result.stdout.splitlines()] == [
+        ['2026-12-02T05:00:03Z', 'order.refunded', 'ord_cli', '600', 'fen', event(3)['id'], 'delivery', 'delivered'],
+        ['2026-12-02T05:00:04Z', 'order.paid', 'ord_cli', '600', 'fen', event(4)['id'], 'delivery', 'delivered']]

@@ -1,22 +1,28 @@
-"""The CLI's provider signers against the protocol reference's vectors and independent
-implementations, so that the CLI and the gateway cannot agree on a shared mistake."""
+"""The CLI's provider signers against the providers' own vectors (docs/providers/*.md#test-vectors,
+docs/cloudmarket.md#the-signature) and independent implementations, so that the CLI and the gateway
+cannot agree on a shared mistake."""
+import base64
 import hashlib
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import xmltodict
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from wechatpy.crypto import WeChatRefundCrypto
 from wechatpayv3.utils import aes_decrypt, rsa_verify
 
 from localdev.sandbox import midas as sandbox_midas
-from paygate_cli import webhooks
+from paygate_cli import crypto, webhooks
+from paygate_cli.fields import flatten
 from paygate_cli.signers import Options, alipay, cloudmarket, codepay, midas, wechatpay
 from paygate_cli.stage import SANDBOX_ALIPAY_KEY, SANDBOX_WECHATPAY_KEY, Settings
 from tests.alipay_sdk import KeyPair
 from tests.wechatpay_fixtures import private_pem
 
+VECTOR_KEYS = Path(__file__).parent / 'data' / 'vectors'
 NOW = datetime(2026, 11, 22, 8, 1, 2, tzinfo=timezone.utc)
 ORDER = {'order_id': 'ord_vector', 'out_trade_no': 'pg20261122080102abcdef012345', 'provider': 'x',
          'amount': 600, 'quantity': 1, 'product_id': 'gold_60', 'refunded_amount': 0,
@@ -53,6 +59,51 @@ def test_alipay_signs_the_sorted_non_empty_fields_without_sign_type():
                                           '&total_amount=6.00&trade_status=TRADE_SUCCESS')
 
 
+# A payment notification Alipay really sent, with the Alipay public key that verifies it, as Alipay's
+# Node.js SDK keeps them among its test fixtures (docs/providers/alipay.md#test-vectors).
+ALIPAY_NOTIFICATION = {
+    'gmt_create': '2019-08-15 15:56:22', 'charset': 'utf-8', 'seller_email': 'z97-yuquerevenue@service.aliyun.com',
+    'subject': '语雀空间 500人规模',
+    'sign': 'QfTb8tqE1BMhS5qAnXtvsF3/jBkEvu9q9en0pdbBUDDjvKycZhQb7h8GDs4FKfi049PynaNuatxSgLb/nLWZpXyyh0LEWdK2S6Ri7n'
+            'PwrVgOs08zugLO20vOQz44y3ti2Ncm8/wZts1Fr2gZ7pShnVX3d1B50hbsXnObT1r/U8ONNQjWXd0HIul4TG+Q3fm3svmSvFEy0Wnz'
+            'uhcyHPX5Gm4ELNctL6Qd5YniGJFNcc7kopHYtI/XD9YCKCH6Ct02rzUs9i11C9CsadtZn+WhxF26Dqt9sGEFajkJ8cxUTLi8+VCpLH'
+            'sgPE8P0y095uQcDdK0YjCh4x7wVSov+lrmOQ==',
+    'buyer_id': '2088102534368455', 'invoice_amount': '0.10', 'notify_id': '2019081500222155624068450559358070',
+    'fund_bill_list': '[{"amount":"0.10","fundChannel":"ALIPAYACCOUNT"}]', 'notify_type': 'trade_status_sync',
+    'trade_status': 'TRADE_SUCCESS', 'receipt_amount': '0.10', 'buyer_pay_amount': '0.10', 'sign_type': 'RSA2',
+    'app_id': '2019073166072302', 'seller_id': '2088531891668739', 'gmt_payment': '2019-08-15 15:56:24',
+    'notify_time': '2019-08-15 15:56:25', 'version': '1.0', 'out_trade_no': '20190815155618536-564-57',
+    'total_amount': '0.10', 'trade_no': '2019081522001468450512505578', 'auth_app_id': '2019073166072302',
+    'buyer_logon_id': 'xud***@126.com', 'point_amount': '0.00'}
+ALIPAY_PUBLIC_KEY = (
+    'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAqObrdC7hrgAVM98tK0nv3hSQRGGKT4lBsQjHiGjeYZjOPIPHR5knm2jnnz/YGIXI'
+    'ofVHkA/tAlBAd5DrY7YpvI4tP5EONLtZKC2ghBMx7McI2wRD0xiqzxOQr1FuhZGJ8/AUokBzJrzY+aGX2xcOrxFYRlFilvVLTXg4LWjR1tdP'
+    'kO6+i7wQZAIVMClPkwVRZEbaERRHlKqTzv2gGv5rDU8gRoe1LeaN+6BlbTqHWkQcNCUNrA8C6l17XAXGKDsm/9TFWwO8EPHHHCaQdjtV5/Fd'
+    'cWIt+L8SR1ss7EXTjYDFtxcKVv9rEoY1lX8T4mX+GbXfZHraG5NCF1+XioL5JwIDAQAB')
+ALIPAY_DERIVED_SIGN = (
+    'DBSdbo3X3vkHoM+Y/aKxGVXGVv+jFwQOBxHlw49dw95tOoNUOPc465HJksWWJh93uHtVULgOsycG+Q8zWI8iSuN2LeK+GN1MGK/4ThZ7oF/d'
+    'yr/9CV5po602FH8kzmt1JYFyS1vrFnUGsJdjReWvnLy7QLmxadO6DhfqSVsIdvuvJ98N7b1g0QMXkx9T0ZnhmFtjkVvt/TEtF1Q6liPCk0jU'
+    '5cJaA5Y+ekiIoX11+0rAsSY2c5sT1ZAmHIM4iG6S4skXTVRK6IkkhEGDov+NAup1iIxztyecqL8Ch0gmBN40Th4UCS0eZ9m5yH+VBMG8AVxn'
+    'PoacMjS+BPVI8q0oFA==')
+
+
+def test_alipay_signed_text_is_what_alipay_signed_in_a_real_notification():
+    """Alipay's own signature of a notification it sent verifies over the CLI's signed text of its
+    fields (sign and sign_type left out, sorted, raw values), with `cryptography`."""
+    public = serialization.load_der_public_key(base64.b64decode(ALIPAY_PUBLIC_KEY))
+    public.verify(base64.b64decode(ALIPAY_NOTIFICATION['sign']),
+                  alipay.signed_text(ALIPAY_NOTIFICATION).encode('utf-8'), padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_alipay_sign_matches_a_fixed_vector():
+    """Derived, not Alipay's: we know of no published Alipay vector pairing a private key with a
+    signature. The key is the RSA test key Alipay's Node.js SDK publishes among its fixtures
+    (tests/data/vectors); the signature of the real notification's fields was computed once with
+    `cryptography` and pinned (PKCS#1 v1.5 is deterministic)."""
+    key = crypto.private_key((VECTOR_KEYS / 'alipay_node_sdk_test_key.pem').read_text())
+    assert alipay.sign(ALIPAY_NOTIFICATION, key) == ALIPAY_DERIVED_SIGN
+
+
 def test_alipay_notification_verifies_as_alipay_signed_it():
     """rsaCheckV1 written independently (tests/alipay_sdk.py, `cryptography`) over the form as sent."""
     key = KeyPair()
@@ -83,6 +134,48 @@ WECHAT = {'PAYGATE_WECHATPAY_APPID': 'wx8888888888888888', 'PAYGATE_WECHATPAY_MC
           'PAYGATE_WECHATPAY_KEY': 'Kx9y2PqL0aZ7mN4bV6cX1sD3fG5hJ8kL',
           'PAYGATE_WECHATPAY_APIV3_KEY': 'A3v3Key0123456789abcdefghijklmno',
           'PAYGATE_WECHATPAY_PUBLIC_KEY_ID': 'PUB_KEY_ID_0119000001092026010100000000000001'}
+
+
+# A v3 notification from the tests of WeChat Pay's official Go SDK, wechatpay-go
+# (docs/providers/wechatpay.md#test-vectors): its test RSA key (tests/data/vectors), its APIv3 key, the
+# resource's plaintext, the body WeChat Pay sent and the Wechatpay-* headers that sign it.
+GO_SDK_APIV3_KEY = 'testMchAPIv3Key0'
+GO_SDK_PLAINTEXT = {'mchid': '1234567890', 'appid': '054aa7d7a2a54ab5898df65bd96f001c',
+                    'create_time': '2020-06-30T12:12:00+08:00', 'out_contract_code': '21640bdbd08e473e828f3206a2741c6e'}
+GO_SDK_BODY = (
+    '{"id":"3119dfba-e649-5eec-ab1e-3412bc4d2e17","create_time":"2021-06-24T16:37:26+08:00",'
+    '"resource_type":"encrypt-resource","event_type":"PAYSCORE.USER_OPEN_SERVICE","summary":"签约成功",'
+    '"resource":{"original_type":"payscore","algorithm":"AEAD_AES_256_GCM","ciphertext":"YDS3lKPaC4Y52Gf3uhft5qUBlIa8'
+    'b428AWTtTauHQfQrRw+X1WpiuHIDy0vo1Vd6VEq67aVyqPdDYMkRVSDaZL3iZttevRMOoPKMifozg6XPWjIZumks/GpT48lI4NizyeaqLBokNe'
+    'bthah3o1H76qSlO9NkDjp9bzmKLEYYH9TEklFUpsvPqOTOcgSLgh21YJXYR7dEBXFgRLiNIKRgO5JdXh1hccRUAlyVWxE54PXpnQ==",'
+    '"associated_data":"payscore","nonce":"Kj7QIyUiYx1q"}}')
+GO_SDK_TIMESTAMP, GO_SDK_NONCE = '1624523846', 'EcZ9Cmy4Xyx1i6RlJQzLcCyEqDa26NBz'
+GO_SDK_SIGNATURE = (
+    'tJHIiIS9eB2hAYstmAmbbD3ZE5LiIm/Ug5tuL4fC0YOFRWIHV39UFIZXC0e9Wl6lBu6sKvkqDkzpqzBsVHyXFlbYZTOQrVdG4b6LfTnK4mikv9++'
+    'ixJMd3vTf2yCqvBkh98zs3Ds5zsYQakzbcwhmw4fMJs4nPLws28H0UW9FjDR//rxELLwXvV1VEA1IBLX70xptjL8hrfUjEE8kkry6yNJTHZRU8CA'
+    'c7qHli2Ng1V1qb9ARbK8A3ThmFmPQvRGrapI/jS2laKKgYUmfdEdkNO6B2Cke5e8VTxY406ArAmQ90GAihDwIcb16TQMnzCMBoutnwZKNiKRACrF'
+    'mtxw2Q==')
+
+
+def test_wechatpay_v3_notification_matches_wechat_pays_go_sdk_vector():
+    """The CLI seals the same resource under the same nonce, renders the same body bytes, and signs
+    them into the same Wechatpay-Signature as WeChat Pay did. (That APIv3 key is 16 bytes, so its
+    cipher is AES-128-GCM; the next test pins AES-256-GCM with a real-length key.)"""
+    resource = wechatpay.seal(GO_SDK_PLAINTEXT, 'payscore', GO_SDK_APIV3_KEY, 'Kj7QIyUiYx1q')
+    body = {'id': '3119dfba-e649-5eec-ab1e-3412bc4d2e17', 'create_time': '2021-06-24T16:37:26+08:00',
+            'resource_type': 'encrypt-resource', 'event_type': 'PAYSCORE.USER_OPEN_SERVICE', 'summary': '签约成功',
+            'resource': resource}
+    sent = wechatpay.v3_render(flatten(body))
+    assert sent.body == GO_SDK_BODY.encode('utf-8')
+    key = crypto.private_key((VECTOR_KEYS / 'wechatpay_go_sdk_test_key.pem').read_text())
+    assert wechatpay.v3_sign(key, GO_SDK_TIMESTAMP, GO_SDK_NONCE, sent.body) == GO_SDK_SIGNATURE
+
+
+def test_wechatpay_v3_cipher_matches_wechat_pays_java_sdk_vector():
+    """AES-256-GCM under a 32-byte APIv3 key, as the tests of WeChat Pay's official Java SDK,
+    wechatpay-java, pin it (docs/providers/wechatpay.md#test-vectors)."""
+    sealed = crypto.aes_gcm_seal(b'a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb', b'uluk4a9R25RW', b'message', b'associatedData')
+    assert base64.b64encode(sealed).decode('ascii') == 'ulwSiIajGClcvcOYvOQ7+l+0PAbzzwI='
 
 
 def test_wechatpay_v2_refund_decrypts_with_wechatpy():
@@ -139,10 +232,15 @@ def test_midas_callback_encoding_follows_encode_value():
 
 
 def test_cloudmarket_signature_sorts_as_strings():
+    """We know of no published vector for it. These were computed outside Python with
+    `printf '%s\\n' TOKEN TIMESTAMP EVENT_ID | LC_ALL=C sort | tr -d '\\n' | sha256sum`
+    (docs/cloudmarket.md#the-signature); the second eventId, shorter than the timestamp, sorts after it."""
     assert cloudmarket.ordered('paygate-test-token', '1700000000', '123') == [
         '123', '1700000000', 'paygate-test-token']
     assert cloudmarket.signature('paygate-test-token', '1700000000', '123') == (
         'c86052ff48db62423d04df47733072168b3c0e575c5b3f63417cc29e3d3e7105')
+    assert cloudmarket.signature('paygate-test-token', '1763780000', '987654321') == (
+        '336fbdfb109caa9acb480c60bca0c4a4172af9325df62b943a9cab5cf9d043a7')
 
 
 def test_webhook_signature_vector_and_rotation():

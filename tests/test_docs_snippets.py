@@ -7,14 +7,19 @@
 - `json` blocks parse; one marked `<!-- schema: X -->` is valid under docs/openapi.yaml's schema X, one
   marked `<!-- setting: PAYGATE_CATALOG -->` or `PAYGATE_WEBHOOKS` loads as that setting.
 - `python` blocks run; the webhook check is run against Paygate's own signature.
+- every `$ paygate ...` line of a `console` block (a transcript) parses with the CLI's own click commands,
+  so a renamed command or option, or a value its choices no longer allow, fails here; nothing is run.
 """
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from localdev import PROJECT_ROOT
 from tests import docs_markdown
@@ -126,3 +131,35 @@ def test_the_documented_webhook_check_accepts_paygate_and_refuses_the_rest():
     assert not verify(body, header, 'whsec_other', now=1796187566)
     assert not verify(body, header, 'whsec_new', now=1796187566 + 301)
     assert not verify(body, '', 'whsec_new', now=1796187566)
+
+
+CONSOLE_COMMANDS = [(block, line[2:]) for block in BLOCKS if block.language == 'console'
+                    for line in block.text.splitlines() if line.startswith('$ paygate ')]
+FILES_THE_TRANSCRIPTS_READ = ('apiclient_cert.p12',)
+
+
+def _commands(group):
+    for command in group.commands.values():
+        yield from _commands(command) if isinstance(command, click.Group) else [command]
+
+
+@pytest.fixture
+def parse_only(monkeypatch, tmp_path):
+    """The `paygate` command group with every command's action replaced by nothing: click still
+    parses a whole command line (global options, command names, options, arguments and their types)."""
+    from paygate_cli.main import cli
+    for command in _commands(cli):
+        monkeypatch.setattr(command, 'callback', lambda **params: None)
+    monkeypatch.chdir(tmp_path)
+    for name in FILES_THE_TRANSCRIPTS_READ:
+        (tmp_path / name).write_bytes(b'')
+    return cli
+
+
+@pytest.mark.parametrize('block, line', CONSOLE_COMMANDS,
+                         ids=[f'{b.where} {line}'[:90] for b, line in CONSOLE_COMMANDS])
+def test_transcript_commands_parse_with_the_cli(block, line, parse_only):
+    words = shlex.split(line)[1:]
+    words = words[:words.index('|')] if '|' in words else words
+    result = CliRunner().invoke(parse_only, words)
+    assert result.exit_code == 0, f'{block.where}: `$ {line}` does not parse: {result.output}'

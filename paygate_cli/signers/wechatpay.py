@@ -50,6 +50,11 @@ def v3_message(timestamp, nonce, body):
     return f'{timestamp}\n{nonce}\n'.encode('utf-8') + body + b'\n'
 
 
+def v3_sign(private_key, timestamp, nonce, body):
+    """Wechatpay-Signature: WeChat Pay's SHA256withRSA over the raw body with its timestamp and nonce."""
+    return crypto.rsa_sign(private_key, v3_message(timestamp, nonce, body))
+
+
 def version_of(order, options, settings):
     """The API version the order was made with, unless --version says: its client_params' signType
     (JSAPI) or the form of their sign (APP: hex for v2, RSA Base64 for v3); Native and H5 orders
@@ -144,22 +149,22 @@ def _v3(state, facts, settings, options):
                                'payer_total': facts['total'], 'payer_refund': facts['refund']}}
     body = {'id': str(uuid.uuid4()), 'create_time': _rfc3339(facts['now']),
             'resource_type': 'encrypt-resource', 'event_type': event_type, 'summary': summary,
-            'resource': _sealed(resource, kind, settings.require(V3_KEY))}
+            'resource': seal(resource, kind, settings.require(V3_KEY), crypto.random_text(12))}
     raw = _json(body)
     timestamp, nonce = str(int(options.now.timestamp())), crypto.random_text(32)
-    message = v3_message(timestamp, nonce, raw)
     key = crypto.private_key(settings.require(SANDBOX_WECHATPAY_KEY))
     headers = {'Wechatpay-Timestamp': timestamp, 'Wechatpay-Nonce': nonce,
                'Wechatpay-Serial': settings.require('PAYGATE_WECHATPAY_PUBLIC_KEY_ID'),
-               'Wechatpay-Signature': crypto.rsa_sign(key, message),
+               'Wechatpay-Signature': v3_sign(key, timestamp, nonce, raw),
                'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048'}
-    signed_over = message.decode('utf-8').replace('\n', '\\n')
-    return Prepared(facts['description'], {**flatten(body), **headers}, signed_over, _v3_render,
+    signed_over = v3_message(timestamp, nonce, raw).decode('utf-8').replace('\n', '\\n')
+    return Prepared(facts['description'], {**flatten(body), **headers}, signed_over, v3_render,
                     encrypted=resource)
 
 
-def _sealed(resource, kind, apiv3_key):
-    nonce = crypto.random_text(12)
+def seal(resource, kind, apiv3_key, nonce):
+    """The notification's `resource`: `resource` (a dict) as compact JSON, AES-256-GCM under the
+    APIv3 key with `nonce` (12 characters) and `kind` as the associated data."""
     sealed = crypto.aes_gcm_seal(apiv3_key.encode('utf-8'), nonce.encode('ascii'),
                                  _json(resource), kind.encode('ascii'))
     return {'original_type': kind, 'algorithm': 'AEAD_AES_256_GCM',
@@ -182,7 +187,7 @@ def _v2_render(fields):
     return Outgoing('POST', V2_PATH, headers={'Content-Type': 'text/xml'}, body=_xml(fields).encode('utf-8'))
 
 
-def _v3_render(fields):
+def v3_render(fields):
     headers = {k: v for k, v in fields.items() if k.startswith(HEADER_PREFIX)}
     body = unflatten({k: v for k, v in fields.items() if not k.startswith(HEADER_PREFIX)})
     return Outgoing('POST', V3_PATH, headers={'Content-Type': 'application/json', **headers},
