@@ -13,7 +13,6 @@ summary names the secret, the logger and the test.
 import http.server
 import json
 import logging
-import re
 import threading
 from dataclasses import dataclass
 
@@ -82,7 +81,7 @@ class Scan:
         self.scanned = 0
         self.hits = []
         self.test = None
-        self._pattern = None
+        self._values = ()
         self._lock = threading.Lock()
 
     def learn(self, name, value):
@@ -93,21 +92,19 @@ class Scan:
             for fragment in fragments(value):
                 if len(fragment) >= MIN_LENGTH and fragment not in self.secrets:
                     self.secrets[fragment] = name
-                    self._pattern = None
+            self._values = tuple(self.secrets)
 
     def check(self, logger, text):
-        """Count one log line of `logger` and record a hit when it holds a secret."""
+        """Count one log line of `logger` and record a hit when it holds a secret.
+
+        Substring tests, one per value: several times faster than one regular expression of them all."""
+        found = sorted((value for value in self._values if value in text), key=len, reverse=True)
+        for value in found:
+            text = text.replace(value, f'<{self.secrets[value]}>')
         with self._lock:
             self.scanned += 1
-            if not self.secrets:
-                return
-            if self._pattern is None:
-                longest_first = sorted(self.secrets, key=len, reverse=True)
-                self._pattern = re.compile('|'.join(map(re.escape, longest_first)))
-            found = self._pattern.search(text)
             if found:
-                shown = self._pattern.sub(lambda match: f'<{self.secrets[match[0]]}>', text)
-                self.hits.append(Hit(self.secrets[found[0]], logger, self.test or 'outside any test', shown))
+                self.hits.append(Hit(self.secrets[found[0]], logger, self.test or 'outside any test', text))
 
     def check_record(self, record):
         self.check(record.name, record_text(record))

@@ -2,6 +2,7 @@
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 
@@ -66,7 +67,10 @@ def test_short_placeholders_are_not_searched_for():
 
 
 LEAKING_SESSION = '''
+import http.server
 import logging
+import threading
+import urllib.request
 from chalicelib import settings
 
 def codepay_key():
@@ -77,17 +81,33 @@ def test_logs_the_key():
 
 def test_logs_it_masked():
     logging.getLogger('paygate.notify').warning('signed with %s****', codepay_key()[:7])
+
+class NoContent(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(204)
+        self.end_headers()
+
+def test_serves_a_url_holding_the_key():
+    server = http.server.HTTPServer(('127.0.0.1', 0), NoContent)
+    serving = threading.Thread(target=server.handle_request)
+    serving.start()
+    urllib.request.urlopen(f'http://127.0.0.1:{server.server_port}/balance?openkey={codepay_key()}', timeout=10)
+    serving.join()
+    server.server_close()
 '''
 
 
 def test_a_session_that_logs_a_secret_fails_and_says_which_secret_logger_and_test(tmp_path):
+    """Through the real hooks: a log record and a line of an http.server access log."""
     (tmp_path / 'test_leak.py').write_text(LEAKING_SESSION)
     run = subprocess.run([sys.executable, '-m', 'pytest', '-p', 'tests.secrets_scan', '-p', 'no:cacheprovider',
-                          'test_leak.py'], cwd=tmp_path, capture_output=True, text=True,
+                          'test_leak.py'], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                          env={**os.environ, 'PYTHONPATH': str(PROJECT_ROOT)})
     assert run.returncode == 1, run.stdout + run.stderr
-    assert '2 passed' in run.stdout
+    assert '3 passed' in run.stdout
     assert ('PAYGATE_CODEPAY_KEY logged by paygate.notify in test_leak.py::test_logs_the_key: '
-            'signed with <PAYGATE_CODEPAY_KEY>') in run.stdout
-    assert 'log lines scanned for 1 secret value: 1 hit\n' in run.stdout
+            'signed with <PAYGATE_CODEPAY_KEY>\n') in run.stdout
+    assert ('PAYGATE_CODEPAY_KEY logged by access log (NoContent) in test_leak.py::test_serves_a_url_holding_the_key: '
+            '"GET /balance?openkey=<PAYGATE_CODEPAY_KEY> HTTP/1.1" 204 -\n') in run.stdout
+    assert re.search(r'^\d+ log lines scanned for 1 secret value: 2 hits$', run.stdout, re.MULTILINE)
     assert 'codepay-key-the-scan-learns' not in run.stdout
