@@ -1,4 +1,4 @@
-"""The secrets scan: a pytest plugin that searches every log line of the test session for the secrets the tests use.
+"""The secrets scan: a pytest plugin that searches every log line of the session for the secrets the tests use.
 
 The values are learned where Paygate reads them, so no list of them can drift from the settings:
 - every setting read as a `settings.Secret` (`Env.secret`, `Env.optional_secret`) except those public by
@@ -31,6 +31,8 @@ PUBLIC_SETTINGS = frozenset({
 })
 # Shorter values ('k', 'sk') are placeholders of input-validation tests and would match ordinary text.
 MIN_LENGTH = 8
+# Hits the terminal summary shows; one leak usually repeats in many tests.
+SHOWN_HITS = 20
 # A value longer than this without PEM armour (a bare base64 key) is searched for by its middle part.
 FRAGMENT = 64
 
@@ -138,10 +140,11 @@ _references = {}   # reference -> the name of the secret setting that holds it
 def _learning_secret(read):
     def secret(env, name):
         found = read(env, name)
-        if found is not None and name not in PUBLIC_SETTINGS:
-            _references[found._ref] = name
-            if not found._ref.startswith(settings.REFERENCES):
-                SCAN.learn(name, found._ref)
+        ref = env.optional(name)
+        if ref and name not in PUBLIC_SETTINGS:
+            _references[ref] = name
+            if not ref.startswith(settings.REFERENCES):
+                SCAN.learn(name, ref)
         return found
     return secret
 
@@ -156,10 +159,10 @@ def _learning_resolve(resolve):
 
 
 def _learning_midas_call(call):
-    def learning_call(api, payer_login, extra=None):
+    def learning_call(api, payer_login, *args, **kwargs):
         for name in logs.SECRET_PARAMETERS & set(payer_login):
             SCAN.learn(f'Midas payer {name}', payer_login[name])
-        return call(api, payer_login, extra)
+        return call(api, payer_login, *args, **kwargs)
     return learning_call
 
 
@@ -216,6 +219,8 @@ def pytest_sessionfinish(session):
 def pytest_terminal_summary(terminalreporter):
     terminalreporter.section('secrets scan')
     terminalreporter.write_line(SCAN.summary(), red=bool(SCAN.hits))
-    for hit in SCAN.hits:
+    for hit in SCAN.hits[:SHOWN_HITS]:
         terminalreporter.write_line(f'  {hit.secret} logged by {hit.logger} in {hit.test}: {hit.text[:300]}',
                                     red=True)
+    if len(SCAN.hits) > SHOWN_HITS:
+        terminalreporter.write_line(f'  and {len(SCAN.hits) - SHOWN_HITS:,} more', red=True)
