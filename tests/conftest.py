@@ -8,6 +8,8 @@ import pytest
 from localdev.dynamodb_local import DynamoDBLocal, client_environment
 from tests import reliability
 
+pytest_plugins = ('tests.secrets_scan',)
+
 PK = 'pk_test_unit'
 SK = 'sk_test_unit'
 CODEPAY_KEY = 'codepay-test-key-0123456789'
