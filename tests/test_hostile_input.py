@@ -1,18 +1,21 @@
 """Hostile input that once produced a 500: each case answers a clear 4xx and changes nothing."""
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from chalicelib.webhooks import signature
 from tests import fakepay, table
 from tests.cloudmarket_fixtures import deliver, frozen  # noqa: F401 (fixture)
-from tests.helpers import (FORM, JSON, PUBLISHABLE, SECRET, body_json, post_concurrently, post_json,
-                           table_items)
+from tests.helpers import FORM, JSON, PUBLISHABLE, SECRET, body_json, post_json, served, table_items
 from tests.test_refunds_and_close import fake_provider, make_order  # noqa: F401 (fixture)
 from tests.wechatpay_fixtures import PUB_KEY_ID, transaction, v3_notification
 
 LONG_ID = 'ord_' + 'x' * 3000
 SURROGATE = b'"\\ud800"'
+WAIT = 10           # seconds a held request waits for the other before going on regardless
 
 
 def post_raw(client, path, raw, headers=PUBLISHABLE):
@@ -119,14 +122,36 @@ def test_an_events_limit_that_is_not_a_small_ascii_number_is_refused(client, lim
     assert_error(response, 400, 'invalid_request', 'limit')
 
 
-def test_concurrent_retries_of_a_refused_refund_all_get_the_refusal(moto_table, app_module):
+def test_a_refund_refused_to_two_requests_at_once_is_a_refusal_for_both(moto_table, app_module, monkeypatch):
+    """Defect 8, its interleaving forced: two requests of one refund_no find the refund PENDING and
+    ask the provider, which refuses; the second hears the refusal only once the first has marked
+    the refund FAILED, so its own write to FAILED finds it done."""
     fakepay.behaviour['refund'] = 'refused'
+    first_asked, second_asked, first_answered = threading.Event(), threading.Event(), threading.Event()
+
+    def hold():
+        if not first_asked.is_set():
+            first_asked.set()
+            second_asked.wait(WAIT)
+        else:
+            second_asked.set()
+            first_answered.wait(WAIT)
+
+    monkeypatch.setitem(fakepay.behaviour, 'before_refund_answer', hold)
     order = make_order()
-    answers = post_concurrently(f'/orders/{order["order_id"]}/refunds',
-                                b'{"amount": 100, "refund_no": "refund-refused"}', SECRET, copies=50)
-    # Whoever came first got the refusal (502); a retry arriving after it reads the FAILED refund.
-    assert {status for status, _ in answers} <= {200, 502}, answers
-    assert all('"FAILED"' in text for status, text in answers if status == 200)
+    url_path, raw = f'/orders/{order["order_id"]}/refunds', b'{"amount": 100, "refund_no": "refund-refused"}'
+    with served() as url, ThreadPoolExecutor(max_workers=2) as pool:
+        def post():
+            return requests.post(url + url_path, data=raw, headers=SECRET, timeout=30)
+        first = pool.submit(post)
+        first_asked.wait(WAIT)
+        second = pool.submit(post)
+        answers = [first.result()]
+        first_answered.set()
+        answers.append(second.result())
+    assert len([call for call in fakepay.calls if call[0] == 'refund']) == 2
+    for answer in answers:
+        assert answer.status_code == 502 and answer.json()['error']['code'] == 'provider_error', answer.text
     stored = table.order(order['order_id'])
     assert stored['refund_pending_amount'] == 0 and stored['refunded_amount'] == 0
     assert table.refund(order['order_id'], 'refund-refused')['refund_status'] == 'FAILED'
