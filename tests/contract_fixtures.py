@@ -1,7 +1,8 @@
 """The fixtures the kit-driven suites share (tests/test_contract.py, tests/test_exactly_once.py).
 
 `env` asks for a `store` fixture, which each suite defines: moto for the
-contract, DynamoDB Local (a real server, real concurrency) for exactly-once.
+contract and the faults, DynamoDB Local (a real server, real concurrency) for
+exactly-once.
 """
 import json
 
@@ -39,3 +40,8 @@ def order(kit, env, client):
     created = json.loads(response.body)
     assert set(created['client_params']) == kit.client_params
     return created
+
+
+def send(client, sent):
+    """Send a kit's request (contract_kits.Sent) through the route client."""
+    return client.http.request(sent.method, sent.path, headers=sent.headers, body=sent.body)

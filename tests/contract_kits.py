@@ -1,18 +1,21 @@
-"""One kit per notify route, for the provider contract suite (tests/test_contract.py).
+"""One kit per notify route, for the kit-driven suites: the provider contract
+(tests/test_contract.py), exactly-once (tests/test_exactly_once.py) and faults
+(tests/test_faults.py).
 
 A kit knows how its provider is set up in the test stage, what creating an
-order asks of it (mocked at the transport), and how the provider sends a
-notification: a valid one, one with a field changed after signing, one
-signed with another key, one for another amount, one for another merchant or
-app, and malformed ones. For what the provider module lists in CAPABILITIES,
-the kit also answers as the provider would (mocked at the transport): closing
-the order, refunding it, telling whether it is paid, and serving the day's
-bill (tests/data/bills). The suite does the rest, the same way for every
-provider. Adding a provider means adding its kit.
+order asks of it (mocked at the transport), how the provider sends a
+notification (a valid one, a second and different payment of the same order,
+one with a field changed after signing, one signed with another key, one for
+another amount, one for another merchant or app, and malformed ones) and what
+the provider is answered on success and on failure. For what the provider
+module lists in CAPABILITIES, the kit also answers as the provider would
+(mocked at the transport): closing the order, refunding it, telling whether
+it is paid, and serving the day's bill (tests/data/bills). The suites do the
+rest, the same way for every provider. Adding a provider means adding its kit.
 """
 import gzip
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from tests import alipay_fixtures, alipay_sdk
@@ -30,6 +33,32 @@ REFUND_NO = 'contract-refund-0001'       # the refund_no the suite asks refunds 
 
 
 @dataclass(frozen=True)
+class Answer:
+    """An answer Paygate gives a provider: its status and its body, whole or how it starts.
+    Called with a response, says whether the response is this answer."""
+    status: int
+    body: bytes
+    whole: bool = True
+
+    def __call__(self, response):
+        if response.status_code != self.status:
+            return False
+        return response.body == self.body if self.whole else response.body.startswith(self.body)
+
+    def at(self, status):
+        """The same answer with another status: a failure answered to a fault is a 500."""
+        return replace(self, status=status)
+
+
+def text(expected, status):
+    return Answer(status, expected.encode('utf-8'))
+
+
+def prefixed(prefix, status=400):
+    return Answer(status, prefix, whole=False)
+
+
+@dataclass(frozen=True)
 class Sent:
     """A request as the provider sends it to Paygate."""
     method: str
@@ -44,8 +73,8 @@ class Kit:
     route: str                      # its /notify/<route>
     payer: dict
     client_params: frozenset        # the keys of client_params after create
-    success: Callable               # (response) -> bool: the provider's exact success answer
-    failure: Callable               # (response) -> bool: the provider's failure answer
+    success: Answer                 # the provider's exact success answer
+    failure: Answer                 # the provider's failure answer (to a refusal: .at(500) to a fault)
     create: Callable                # (kit_env) -> None: mocks what create calls
     paid: Callable                  # (env, order, **change) -> Sent
     tampered: Callable              # (env, order) -> Sent
@@ -53,6 +82,8 @@ class Kit:
     wrong_amount: Callable          # (env, order) -> Sent
     wrong_merchant: Callable        # (env, order) -> Sent
     malformed: tuple                # Sent, each refused
+    another_payment: dict           # what `paid` changes to be a second, different payment of the
+    #                                 order: another trade number, another notification id
     version: str = ''               # WeChat Pay's API version for this route
     # The provider's answers for what its module lists in CAPABILITIES, mocked. No close: closing
     # the kit's order asks the provider nothing; no refund: the provider refunds none of its orders.
@@ -80,14 +111,6 @@ class Env:
         reset_caches()
 
 
-def text(expected, status):
-    return lambda response: response.status_code == status and response.body == expected.encode('utf-8')
-
-
-def prefixed(prefix, status=400):
-    return lambda response: response.status_code == status and response.body.startswith(prefix)
-
-
 # ---- Codepay -------------------------------------------------------------------------------
 
 def _codepay(order, **change):
@@ -107,6 +130,7 @@ CODEPAY = Kit(
     wrong_merchant=lambda env, order: _codepay(order, id='99999'),
     malformed=(Sent('POST', '/notify/codepay', FORM, b''), Sent('POST', '/notify/codepay', JSON, b'{}'),
                Sent('POST', '/notify/codepay', FORM, b'pay_no=1&pay_no=2')),
+    another_payment={'pay_no': 'CP-second'},
 )
 
 
@@ -148,6 +172,7 @@ ALIPAY = Kit(
     wrong_merchant=lambda env, order: _alipay(env, order, app_id='2021000999999999'),
     malformed=(Sent('POST', '/notify/alipay', FORM, b''), Sent('POST', '/notify/alipay', FORM, b'charset=big5'),
                Sent('POST', '/notify/alipay', JSON, b'{}')),
+    another_payment={'trade_no': '2026112222001404370599999999', 'notify_id': '2026112200222160500046009999999'},
     close=lambda env, order: _alipay_answers(env, 'alipay.trade.close', {'out_trade_no': order['out_trade_no']}),
     refund=_alipay_refund,
     query=lambda env, order, paid: _alipay_answers(env, 'alipay.trade.query', {
@@ -174,6 +199,7 @@ MIDAS = Kit(
     wrong_amount=lambda env, order: _midas(order, amt='500'),
     wrong_merchant=lambda env, order: _midas(order, appid='1450009999'),
     malformed=(Sent('GET', '/notify/midas'), Sent('GET', '/notify/midas?sig=x&sig=y')),
+    another_payment={'billno': '-APPDJSX21374-20251122-1599999999'},
     # The kit's orders are item purchases (道具直购): closing one asks Midas nothing, and none is
     # refunded (coin payments are, tests/test_midas_coins.py).
 )
@@ -249,6 +275,7 @@ WECHATPAY_V2 = Kit(
     wrong_merchant=lambda env, order: _wechat_v2(order, mch_id='1900009999'),
     malformed=(Sent('POST', '/notify/wechatpay', XML, b'<xml>'), Sent('POST', '/notify/wechatpay', XML, b''),
                Sent('POST', '/notify/wechatpay', XML, b'<?xml version="1.0" encoding="GBK"?><xml/>')),
+    another_payment={'transaction_id': '4200001234202611229999999991'},
     close=lambda env, order: _wechat(env).v2('/pay/closeorder', lambda sent: {}),
     refund=lambda env, order: _wechat_v2_refund(env),
     query=lambda env, order, paid: _wechat_v2_query(env, paid),
@@ -271,7 +298,7 @@ def _wechat_v3_tampered(env, order):
 WECHATPAY_V3 = Kit(
     name='wechatpay', route='wechatpay/v3', version='v3', payer={'openid': OPENID},
     client_params=frozenset({'appId', 'timeStamp', 'nonceStr', 'package', 'signType', 'paySign'}),
-    success=lambda response: response.status_code == 204 and response.body == b'',
+    success=text('', 204),
     failure=prefixed(b'{"code": "FAIL"'),
     create=lambda env: _wechat(env).jsapi(),
     paid=lambda env, order, **change: _wechat_v3(env, order, **change),
@@ -282,6 +309,7 @@ WECHATPAY_V3 = Kit(
     wrong_merchant=lambda env, order: _wechat_v3(env, order, mchid='1900009999'),
     malformed=(Sent('POST', '/notify/wechatpay/v3', JSON, b'{}'),
                Sent('POST', '/notify/wechatpay/v3', {**JSON, 'Wechatpay-Timestamp': '²'}, b'{}')),
+    another_payment={'transaction_id': '4200001234202611229999999992'},
     close=lambda env, order: _wechat(env).v3(
         'POST', f'/v3/pay/transactions/out-trade-no/{order["out_trade_no"]}/close', status=204),
     refund=lambda env, order: _wechat_v3_refund(env),

@@ -15,7 +15,9 @@ OUT_TRADE_NO = TradeNoRule(r'[0-9A-Za-z_-]{1,64}', '1-64 letters, digits, _ or -
 CAPABILITIES = (Closable, Refundable, Queryable)
 SCENES = (Scene('app'),)
 calls = []
-behaviour = {'refund': 'succeeded', 'close': 'ok'}
+# refund: its answer; close: 'ok' or the error it raises; before_refund_answer: None, or a function
+# the refund calls before it answers (a test holding it to force an interleaving).
+behaviour = {'refund': 'succeeded', 'close': 'ok', 'before_refund_answer': None}
 
 
 def validate_payer(payer, scene):
@@ -28,6 +30,8 @@ def check_refund(order, amount):
 
 def refund(order, refund):
     calls.append(('refund', order['out_trade_no'], refund['refund_no'], refund['amount']))
+    if behaviour['before_refund_answer']:
+        behaviour['before_refund_answer']()
     outcome = behaviour['refund']
     if outcome == 'refused':
         raise ProviderError('REFUND_NOT_ALLOWED')

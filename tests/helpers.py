@@ -1,4 +1,5 @@
 """Helpers for building requests the way clients and providers send them."""
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -46,17 +47,25 @@ def post_concurrently(path, body, headers, copies=50):
     return send_concurrently('POST', path, body, headers, copies)
 
 
-def send_concurrently(method, path, body, headers, copies):
-    """Send `copies` identical requests at once to the app served over real HTTP; their (status, text)."""
-    import requests
+@contextlib.contextmanager
+def served():
+    """The app (test stage) served over real HTTP on 127.0.0.1, on a free port, while the block
+    runs; its base URL."""
     from localdev.server import BackgroundServer, create_server
     server = create_server('test', '127.0.0.1', 0)
     server.port = server.server.server_address[1]
-    with BackgroundServer(server) as running, requests.Session() as session:
+    with BackgroundServer(server) as running:
+        yield running.url
+
+
+def send_concurrently(method, path, body, headers, copies):
+    """Send `copies` identical requests at once to the app served over real HTTP; their (status, text)."""
+    import requests
+    with served() as url, requests.Session() as session:
         session.mount('http://', requests.adapters.HTTPAdapter(pool_maxsize=copies))
 
         def send(_):
-            reply = session.request(method, f'{running.url}{path}', data=body, headers=headers, timeout=60)
+            reply = session.request(method, f'{url}{path}', data=body, headers=headers, timeout=60)
             return reply.status_code, reply.text
 
         with ThreadPoolExecutor(max_workers=copies) as pool:

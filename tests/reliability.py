@@ -12,7 +12,14 @@ _ROWS = {}
 
 def add(section, *row):
     """One line of figures under `section`."""
-    _ROWS.setdefault(section, []).append(row)
+    _ROWS.setdefault(section, {})[row] = None
+
+
+def count(section, *row):
+    """One line of figures under `section` that counts how many times it was added (one test
+    adding it once per notify route, for instance); the count is its first cell."""
+    rows = _ROWS.setdefault(section, {})
+    rows[row] = (rows.get(row) or 0) + 1
 
 
 def lines():
@@ -20,6 +27,7 @@ def lines():
     out = []
     for section, rows in _ROWS.items():
         out.append(f'{section}:')
-        out.extend('  ' + '  '.join(f'{cell:<34}' if isinstance(cell, str) else f'{cell:>8}' for cell in row).rstrip()
-                   for row in rows)
+        out.extend('  ' + '  '.join(f'{cell:<34}' if isinstance(cell, str) else f'{cell:>8}'
+                                    for cell in ((times, *row) if times else row)).rstrip()
+                   for row, times in rows.items())
     return out

@@ -135,7 +135,8 @@ def test_the_console_test_datas_is_trail_spelling_is_read(client, frozen, caplog
     with caplog.at_level(logging.INFO, logger='paygate.cloudmarket'):
         sign_id = create(client, body)
     assert table.instance(sign_id)['trial'] is True
-    assert 'isTrail' in caplog.text
+    [read] = [record for record in caplog.records if 'isTrail' in record.getMessage()]
+    assert (read.name, read.levelno) == ('paygate.cloudmarket', logging.INFO)
 
 
 def test_a_trial_that_becomes_paid_gets_the_real_expiry(client, frozen):

@@ -28,7 +28,7 @@ from chalicelib.providers.contract import Billable, Closable, Queryable, Refunda
 from tests import table
 from tests.bill_fixtures import BILL_DATE
 from tests.cloudmarket_fixtures import create_body, deliver, frozen, signed_query  # noqa: F401 (fixture)
-from tests.contract_fixtures import client, env, kit, order  # noqa: F401 (fixtures)
+from tests.contract_fixtures import client, env, kit, order, send  # noqa: F401 (fixtures)
 from tests.conftest import CLOUDMARKET_WEBSITE, PUBLIC_URL
 from tests.contract_kits import JSON, KITS, REFUND_NO
 from tests.helpers import FORM, SECRET, body_json, post_json, table_items
@@ -99,10 +99,6 @@ def requests_made():
     aws.client('dynamodb').meta.events.register('before-call.dynamodb.*',
                                                 lambda model, **kwargs: made.append(model.name))
     return made
-
-
-def send(client, sent):
-    return client.http.request(sent.method, sent.path, headers=sent.headers, body=sent.body)
 
 
 def assert_unchanged(order):

@@ -1,5 +1,13 @@
-"""DynamoDB failing under a notification: the provider gets its failure answer within the time
-budget, nothing is half-written, and the provider's retry then pays the order exactly once."""
+"""DynamoDB failing under a notification, on every notify route: the provider gets its failure
+answer, nothing is half-written, and the provider's retry then succeeds exactly once.
+
+Each write a notification makes fails once, before it reaches the table (an error, throttling, a
+timeout) or after it was written (a timeout: the write committed, its answer was lost): the
+transaction that pays the order, the one that records a second, different payment of a paid order
+(order.paid_again), and the update that records a refused notification. A fault here stands for
+what reaches Paygate once the DynamoDB client's own retries have given up. The kits
+(tests/contract_kits.py) make each provider's notifications and know its answers.
+"""
 import socket
 import threading
 
@@ -8,90 +16,167 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from chalicelib import aws
 from tests import reliability, table
-from tests.codepay_fixtures import expect_create
-from tests.helpers import FORM, assert_text_answer, body_json, codepay_notification, form_body, post_json, table_items
+from tests.contract_fixtures import client, env, kit, order, send  # noqa: F401 (fixtures)
+from tests.contract_kits import CODEPAY
+from tests.helpers import table_items
 
-ORDER = {'provider': 'codepay', 'product_id': 'gold_60', 'payer': {'channel': 'alipay'}}
+SECTION = 'DynamoDB faults under a notification (notify routes)'
 
 
 @pytest.fixture
-def order(client, http_mock):
-    expect_create(http_mock)
-    return body_json(post_json(client, '/orders', ORDER))
+def store(moto_table):
+    return moto_table
 
 
-def notify(client, order, **change):
-    return client.http.post('/notify/codepay', headers=FORM,
-                            body=form_body(codepay_notification(order['out_trade_no'], **change)))
+def server_error(operation):
+    return ClientError({'Error': {'Code': 'InternalServerError', 'Message': 'Internal error'}}, operation)
 
 
-def throttled(**kwargs):
-    return ClientError({'Error': {'Code': 'ThrottlingException', 'Message': 'Rate exceeded'}},
-                       'TransactWriteItems')
+def throttled(operation):
+    return ClientError({'Error': {'Code': 'ThrottlingException', 'Message': 'Rate exceeded'}}, operation)
 
 
-def server_error(**kwargs):
-    return ClientError({'Error': {'Code': 'InternalServerError', 'Message': 'Internal error'}},
-                       'TransactWriteItems')
-
-
-def timed_out(**kwargs):
+def timed_out(operation):
     return ReadTimeoutError(endpoint_url='https://dynamodb.test')
 
 
-def survived(fault, outcome='told to retry; nothing half-written; the retry paid once'):
-    reliability.add('DynamoDB faults under a notification', fault, outcome)
+BEFORE_THE_WRITE = pytest.mark.parametrize('error', [server_error, throttled, timed_out],
+                                           ids=['error', 'throttled', 'timeout'])
+REFUSALS = pytest.mark.parametrize('refusal', ['wrong_key', 'wrong_amount'])
 
 
 class Fault:
-    """Make one DynamoDB operation fail once, before it reaches the table or after it was written."""
+    """Make the `call`-th request of one DynamoDB operation fail, once: before it reaches the table,
+    or after it was written."""
 
-    def __init__(self, operation, when, error):
-        self.operation, self.when, self.error, self.fired = operation, when, error, 0
+    def __init__(self, operation, when, error, call=1):
+        self.operation, self.error, self.call = operation, error, call
+        self.calls = self.fired = 0
         event = 'before-call' if when == 'before' else 'after-call'
         aws.client('dynamodb').meta.events.register(f'{event}.dynamodb.{operation}', self)
 
     def __call__(self, **kwargs):
-        if not self.fired:
+        self.calls += 1
+        if self.calls == self.call:
             self.fired += 1
-            raise self.error()
+            raise self.error(self.operation)
 
 
-@pytest.mark.parametrize('error', [server_error, throttled, timed_out], ids=['error', 'throttled', 'timeout'])
-def test_a_write_that_fails_before_the_table_changes_nothing_and_the_retry_pays_once(client, order, error):
-    fault = Fault('TransactWriteItems', 'before', error)
-    response = notify(client, order)
-    assert fault.fired == 1 and response.status_code == 500
-    assert_text_answer(response, 'fail')
+def everything():
+    """Every item in the table, in key order."""
+    return sorted(table_items(''), key=lambda item: (item['pk']['S'], item['sk']['S']))
+
+
+def event_types():
+    return sorted(item['type']['S'] for item in table_items('EVENT#'))
+
+
+def verdicts():
+    return sorted((item['verdict']['S'], int(item['seen_count']['N'])) for item in table_items('NOTIFY#'))
+
+
+def survived(fault, outcome):
+    reliability.count(SECTION, fault, outcome)
+
+
+def assert_paid_once(order):
     stored = table.order(order['order_id'])
-    assert (stored['status'], stored['version']) == ('CREATED', 1)
-    assert table_items('EVENT#') == [] and table_items('NOTIFY#') == []
-    assert_text_answer(notify(client, order), 'success')
-    assert_text_answer(notify(client, order), 'success')
-    assert table.order(order['order_id'])['version'] == 2 and len(table_items('EVENT#')) == 1
-    survived(f'{error.__name__} before the write')
+    assert (stored['status'], stored['version'], stored['paid_amount']) == ('PAID', 2, 600)
+    assert event_types() == ['order.paid'] and verdicts() == [('applied', 1)]
 
 
-def test_a_write_whose_answer_is_lost_is_paid_once_when_the_provider_retries(client, order):
+@BEFORE_THE_WRITE
+def test_a_payment_whose_write_fails_changes_nothing_and_its_retry_pays_once(kit, env, client, order, error):
+    before, sent = everything(), kit.paid(env, order)
+    fault = Fault('TransactWriteItems', 'before', error)
+    response = send(client, sent)
+    assert fault.fired == 1 and kit.failure.at(500)(response), response.body
+    assert everything() == before
+    assert kit.success(send(client, sent))
+    assert_paid_once(order)
+    survived(f'paying: {error.__name__} before', 'failure; nothing written; retry paid once')
+
+
+def test_a_payment_whose_answer_is_lost_is_paid_once_when_retried(kit, env, client, order):
     """The transaction committed but its answer never came back: the provider is told to retry,
     and the retry is the duplicate the committed record refuses."""
+    sent = kit.paid(env, order)
     fault = Fault('TransactWriteItems', 'after', timed_out)
-    response = notify(client, order)
-    assert fault.fired == 1 and response.status_code == 500
+    response = send(client, sent)
+    assert fault.fired == 1 and kit.failure.at(500)(response), response.body
+    assert_paid_once(order)
+    paid = everything()
+    assert kit.success(send(client, sent))
+    assert everything() == paid
+    survived('paying: timed_out after', 'failure; retry a duplicate; paid once')
+
+
+@BEFORE_THE_WRITE
+def test_a_second_payment_whose_write_fails_records_nothing_and_its_retry_records_it_once(
+        kit, env, client, order, error):
+    """The second transaction of the request fails: the first, paying the order, is refused
+    because the order is paid already."""
+    assert kit.success(send(client, kit.paid(env, order)))
+    before, again = everything(), kit.paid(env, order, **kit.another_payment)
+    fault = Fault('TransactWriteItems', 'before', error, call=2)
+    response = send(client, again)
+    assert fault.fired == 1 and kit.failure.at(500)(response), response.body
+    assert everything() == before
+    assert kit.success(send(client, again))
+    assert_paid_again_once(order)
+    survived(f'paid again: {error.__name__} before', 'failure; nothing written; retry one order.paid_again')
+
+
+def test_a_second_payment_whose_answer_is_lost_is_recorded_once_when_retried(kit, env, client, order):
+    assert kit.success(send(client, kit.paid(env, order)))
+    again = kit.paid(env, order, **kit.another_payment)
+    fault = Fault('TransactWriteItems', 'after', timed_out, call=2)
+    response = send(client, again)
+    assert fault.fired == 1 and kit.failure.at(500)(response), response.body
+    assert_paid_again_once(order)
+    recorded = everything()
+    assert kit.success(send(client, again))
+    assert everything() == recorded
+    survived('paid again: timed_out after', 'failure; retry a duplicate; one order.paid_again')
+
+
+def assert_paid_again_once(order):
     stored = table.order(order['order_id'])
-    assert (stored['status'], stored['version']) == ('PAID', 2) and len(table_items('EVENT#')) == 1
-    assert_text_answer(notify(client, order), 'success')
-    assert table.order(order['order_id']) == stored and len(table_items('EVENT#')) == 1
-    survived('timed_out after the write', 'told to retry; the retry is a duplicate; paid once')
+    assert (stored['status'], stored['version']) == ('PAID', 2)
+    assert event_types() == ['order.paid', 'order.paid_again']
+    assert verdicts() == [('applied', 1), ('applied', 1)]
 
 
-def test_a_refusal_that_cannot_be_recorded_is_still_refused(client, order):
-    fault = Fault('UpdateItem', 'before', server_error)
-    response = notify(client, order, key='not-the-key')
-    assert fault.fired == 1 and response.status_code == 500
-    assert_text_answer(response, 'fail')
-    assert table.order(order['order_id'])['status'] == 'CREATED'
-    survived('server_error recording a refusal', 'still refused; nothing changed')
+@REFUSALS
+@BEFORE_THE_WRITE
+def test_a_refusal_that_cannot_be_recorded_is_still_refused_and_its_retry_recorded_once(
+        kit, env, client, order, refusal, error):
+    before, sent = everything(), getattr(kit, refusal)(env, order)
+    fault = Fault('UpdateItem', 'before', error)
+    response = send(client, sent)
+    assert fault.fired == 1 and kit.failure.at(500)(response), response.body
+    assert everything() == before
+    assert kit.failure(send(client, sent))
+    assert_refused(order, seen=1)
+    survived(f'recording a refusal: {error.__name__} before', 'failure; nothing written; retry refused once')
+
+
+@REFUSALS
+def test_a_refusal_whose_answer_is_lost_is_refused_again_and_counted(kit, env, client, order, refusal):
+    sent = getattr(kit, refusal)(env, order)
+    fault = Fault('UpdateItem', 'after', timed_out)
+    response = send(client, sent)
+    assert fault.fired == 1 and kit.failure.at(500)(response), response.body
+    assert_refused(order, seen=1)
+    assert kit.failure(send(client, sent))
+    assert_refused(order, seen=2)
+    survived('recording a refusal: timed_out after', 'failure; retry refused; one record')
+
+
+def assert_refused(order, seen):
+    stored = table.order(order['order_id'])
+    assert (stored['status'], stored['version']) == ('CREATED', 1)
+    assert event_types() == [] and verdicts() == [('rejected', seen)]
 
 
 class FrozenServer:
@@ -127,18 +212,18 @@ class FrozenServer:
 
 
 def test_a_dynamodb_that_never_answers_gets_the_provider_its_failure_within_the_budget(
-        paygate_env, app_module):
+        kit, env, client, order, monkeypatch):
     """Each request gives up after its read timeout, twice at most (docs/reliability.md): the
-    answer comes back, the provider's own failure, after exactly that many attempts."""
-    from chalice.test import Client
-    from tests.conftest import reset_caches
+    answer comes back, the provider's own failure, after exactly that many attempts.
+
+    Codepay's route waits the production read timeout; the others a quarter of it, which keeps
+    the suite quick: what differs by route is the answer, not the wait."""
+    if kit is not CODEPAY:
+        monkeypatch.setattr(aws, 'READ_TIMEOUT', aws.READ_TIMEOUT / 4)
+    sent = kit.paid(env, order)
     with FrozenServer() as frozen:
-        paygate_env.setenv('PAYGATE_DYNAMODB_ENDPOINT', frozen.url)
-        reset_caches()
-        with Client(app_module.app, stage_name='test') as client:
-            fields = codepay_notification('pg20261202000000abcdef012345')
-            response = client.http.post('/notify/codepay', headers=FORM, body=form_body(fields))
-        assert response.status_code == 500
-        assert_text_answer(response, 'fail')
+        env.configure(PAYGATE_DYNAMODB_ENDPOINT=frozen.url)
+        response = send(client, sent)
+        assert kit.failure.at(500)(response), response.body
         assert len(frozen.accepted) == aws.MAX_ATTEMPTS
-    survived('DynamoDB frozen', f'told to retry after {aws.MAX_ATTEMPTS} bounded attempts')
+    survived('DynamoDB frozen', f'failure after {aws.MAX_ATTEMPTS} bounded attempts')

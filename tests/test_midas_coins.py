@@ -1,4 +1,5 @@
 """Midas game coins: GET /midas/balance, the settle poll, POST /midas/payments, rollback, presents."""
+import logging
 from urllib.parse import urlsplit
 
 import pytest
@@ -8,7 +9,7 @@ from chalicelib import aws, coins, settings
 from chalicelib.providers.midas import common as midas
 from tests import table
 from tests.helpers import PUBLISHABLE, SECRET, body_json, midas_sig, post_json
-from tests.midas_fixtures import APPKEY, COOKIES, PAYER, URL, buy_goods_answer, expect
+from tests.midas_fixtures import APPKEY, COOKIES, PAYER, URL, buy_goods_answer, expect, query_of
 
 pytestmark = pytest.mark.usefixtures('midas_env')
 LOGIN_HEADERS = {'X-Midas-Openid': PAYER['openid'], 'X-Midas-Openkey': PAYER['openkey'],
@@ -61,6 +62,18 @@ def test_balance_with_the_login_in_the_query_and_the_settled_flag(client, http_m
     assert '&zoneid=1_%25E8%25A7%2592%25E8%2589%25B2&' in calls[0][0].url
     waiting = body_json(client.http.get(f'/midas/balance?{query}&save_amt=500', headers=PUBLISHABLE))
     assert waiting['settled'] is False
+
+
+def test_the_login_in_the_query_is_logged_as_deprecated_without_its_values(client, http_mock, caplog):
+    expect(http_mock, 'get_balance_m', BALANCE)
+    caplog.set_level(logging.DEBUG)
+    response = client.http.get(f'/midas/balance?{query_of(PAYER)}', headers=PUBLISHABLE)
+    assert response.status_code == 200 and response.headers['Deprecation'] == '@1796169600'
+    [deprecated] = [record for record in caplog.records if 'deprecated' in record.getMessage()]
+    assert (deprecated.name, deprecated.levelno) == ('paygate.handlers', logging.WARNING)
+    assert 'query string' in deprecated.getMessage()
+    for secret in (PAYER['openkey'], PAYER['pfkey']):
+        assert secret not in caplog.text
 
 
 @pytest.mark.parametrize('headers, status, code', [
