@@ -17,9 +17,11 @@ from tests.helpers import send_concurrently, table_items
 @pytest.fixture
 def store(local_table, monkeypatch):
     """DynamoDB Local, given more time to answer than DynamoDB is: one JVM on two cores takes
-    seconds per transaction under 200 at once, which would test its speed, not exactly-once."""
-    from chalicelib import aws
+    seconds per transaction under 200 at once, which would test its speed, not exactly-once. The
+    requests' deadline grows with it, so attempts that may wait that long are still sent."""
+    from chalicelib import aws, deadline
     monkeypatch.setattr(aws, 'READ_TIMEOUT', 30)
+    monkeypatch.setattr(deadline, 'API_GATEWAY_LIMIT', 300)
     aws.reset()
     return local_table
 
