@@ -16,10 +16,12 @@ from tests.helpers import send_concurrently, table_items
 
 @pytest.fixture
 def store(local_table, monkeypatch):
-    """DynamoDB Local, given more time to answer than DynamoDB is: one JVM on two cores takes
-    seconds per transaction under 200 at once, which would test its speed, not exactly-once."""
-    from chalicelib import aws
+    """DynamoDB Local, given more time to answer than DynamoDB is, and each request more time than
+    API Gateway gives (chalicelib/deadline.py): one JVM on two cores takes seconds per transaction
+    under 200 at once, which would test its speed, not exactly-once."""
+    from chalicelib import aws, deadline
     monkeypatch.setattr(aws, 'READ_TIMEOUT', 30)
+    monkeypatch.setattr(deadline, 'API_GATEWAY_LIMIT', 120)
     aws.reset()
     return local_table
 
