@@ -7,11 +7,12 @@ order asks of it (mocked at the transport), how the provider sends a
 notification (a valid one, a second and different payment of the same order,
 one with a field changed after signing, one signed with another key, one for
 another amount, one for another merchant or app, and malformed ones) and what
-the provider is answered on success and on failure. For what the provider
-module lists in CAPABILITIES, the kit also answers as the provider would
-(mocked at the transport): closing the order, refunding it, telling whether
-it is paid, and serving the day's bill (tests/data/bills). The suites do the
-rest, the same way for every provider. Adding a provider means adding its kit.
+the provider is answered on success and on failure, to the byte when Paygate
+refuses one and why. For what the provider module lists in CAPABILITIES, the
+kit also answers as the provider would (mocked at the transport): closing the
+order, refunding it, telling whether it is paid, and serving the day's bill
+(tests/data/bills). The suites do the rest, the same way for every provider.
+Adding a provider means adding its kit.
 """
 import gzip
 import time
@@ -75,8 +76,12 @@ class Kit:
     client_params: frozenset        # the keys of client_params after create
     success: Answer                 # the provider's exact success answer
     failure: Answer                 # the provider's failure answer (to a refusal: .at(500) to a fault)
+    refused: Callable               # (reason) -> bytes: the whole failure answer to a notification refused
+    #                                 for that reason (contract.Rejected's signature, amount, merchant)
+    content_type: str               # the Content-Type of the answers that have a body
     create: Callable                # (kit_env) -> None: mocks what create calls
     paid: Callable                  # (env, order, **change) -> Sent
+    trade_no: str                   # the provider's trade number in `paid`'s notification
     tampered: Callable              # (env, order) -> Sent
     wrong_key: Callable             # (env, order) -> Sent
     wrong_amount: Callable          # (env, order) -> Sent
@@ -92,9 +97,14 @@ class Kit:
     #                                 and what that answer means
     query: Callable = None          # (env, order, paid) -> None: to a query, paid or not
     bill: Callable = None           # (env) -> None: serving the fixture bill (tests/bill_fixtures.py)
+    busy: Answer = None             # the answer to a fault, where it is not the failure answer at 500
 
     def __str__(self):
         return self.route
+
+    def fault_answer(self):
+        """What the provider is answered when Paygate cannot finish (DynamoDB failing): it retries."""
+        return self.busy or self.failure.at(500)
 
 
 @dataclass
@@ -120,16 +130,20 @@ def _codepay(order, **change):
 CODEPAY = Kit(
     name='codepay', route='codepay', payer={'channel': 'alipay'},
     client_params=frozenset({'qrcode', 'money', 'pay_id', 'expires_at'}),
-    success=text('success', 200), failure=text('fail', 400),
+    success=text('success', 200), failure=text('fail', 400), refused=lambda reason: b'fail',
+    content_type='text/plain',
     create=lambda env: expect_create(env.http_mock),
-    paid=lambda env, order, **change: _codepay(order, **change),
+    paid=lambda env, order, **change: _codepay(order, **change), trade_no='CP20261122000001',
     tampered=lambda env, order: Sent('POST', '/notify/codepay', FORM, form_body(
         {**codepay_notification(order['out_trade_no']), 'pay_no': 'CP-tampered'})),
     wrong_key=lambda env, order: _codepay(order, key='not-the-codepay-key'),
     wrong_amount=lambda env, order: _codepay(order, money='5.00', price='5.00'),
     wrong_merchant=lambda env, order: _codepay(order, id='99999'),
-    malformed=(Sent('POST', '/notify/codepay', FORM, b''), Sent('POST', '/notify/codepay', JSON, b'{}'),
-               Sent('POST', '/notify/codepay', FORM, b'pay_no=1&pay_no=2')),
+    malformed=tuple(Sent('POST', '/notify/codepay', headers, body) for headers, body in (
+        (FORM, b''), (JSON, b'{}'), (FORM, b'pay_no=1&pay_no=2'),
+        (FORM, b'pay_id=a&pay_id=b&pay_no=1&money=6.00&sign=x'), (FORM, b'pay_id=%FF&pay_no=1'),
+        (JSON, b'{"pay_id": "x", "pay_no": "1"}'),
+        (XML, b'<xml><pay_no>1</pay_no></xml>'), ({}, b'pay_no=1'), (FORM, b'garbage&&&==='))),
     another_payment={'pay_no': 'CP-second'},
 )
 
@@ -162,16 +176,19 @@ def _alipay_bill(env):
 
 ALIPAY = Kit(
     name='alipay', route='alipay', payer={}, client_params=frozenset({'order_string'}),
-    success=text('success', 200), failure=text('fail', 400),
+    success=text('success', 200), failure=text('fail', 400), refused=lambda reason: b'fail',
+    content_type='text/plain',
     create=lambda env: None,
-    paid=lambda env, order, **change: _alipay(env, order, **change),
+    paid=lambda env, order, **change: _alipay(env, order, **change), trade_no=alipay_fixtures.TRADE_NO,
     tampered=lambda env, order: Sent('POST', '/notify/alipay', FORM, alipay_sdk.form_body(
         {**alipay_fixtures.signed(env.alipay_keys, order), 'trade_no': 'tampered'})),
     wrong_key=lambda env, order: _alipay(env, order, key=env.alipay_keys.app),
     wrong_amount=lambda env, order: _alipay(env, order, total_amount='5.00'),
     wrong_merchant=lambda env, order: _alipay(env, order, app_id='2021000999999999'),
-    malformed=(Sent('POST', '/notify/alipay', FORM, b''), Sent('POST', '/notify/alipay', FORM, b'charset=big5'),
-               Sent('POST', '/notify/alipay', JSON, b'{}')),
+    malformed=tuple(Sent('POST', '/notify/alipay', headers, body) for headers, body in (
+        (FORM, b''), (FORM, b'charset=big5'), (JSON, b'{}'), (FORM, b'notify_id=a&notify_id=b'),
+        (FORM, b'notify_id=%FF%FE&charset=utf-8'), (JSON, b'{"notify_id": "x"}'), ({}, b'notify_id=1&sign=x'),
+        (FORM, b'garbage&&&==='), (FORM, b'charset=latin-1&notify_id=1'))),
     another_payment={'trade_no': '2026112222001404370599999999', 'notify_id': '2026112200222160500046009999999'},
     close=lambda env, order: _alipay_answers(env, 'alipay.trade.close', {'out_trade_no': order['out_trade_no']}),
     refund=_alipay_refund,
@@ -188,17 +205,26 @@ def _midas(order, **change):
     return Sent('GET', '/notify/midas?' + query_of(delivery(order, **change)))
 
 
+# Midas is refused with ret 4 naming the parameter at fault.
+MIDAS_REFUSED = '{"ret":4,"msg":"请求参数错误：（'
+MIDAS_PARAMS = {'signature': 'sig', 'amount': 'amt', 'merchant': 'appid'}
+
+
 MIDAS = Kit(
     name='midas', route='midas', payer=PAYER, client_params=frozenset({'token', 'url_params', 'payitem'}),
-    success=text('{"ret":0,"msg":"OK"}', 200), failure=prefixed(b'{"ret":'),
+    success=text('{"ret":0,"msg":"OK"}', 200), failure=prefixed(MIDAS_REFUSED.encode()),
+    refused=lambda reason: f'{MIDAS_REFUSED}{MIDAS_PARAMS[reason]}）"}}'.encode(),
+    busy=text('{"ret":1,"msg":"系统繁忙"}', 500),
+    content_type='application/json; charset=utf-8',
     create=lambda env: expect(env.http_mock, 'buy_goods_m', buy_goods_answer),
-    paid=lambda env, order, **change: _midas(order, **change),
+    paid=lambda env, order, **change: _midas(order, **change), trade_no='-APPDJSX21374-20251122-1512345678',
     tampered=lambda env, order: Sent('GET', '/notify/midas?' + query_of(
         {**delivery(order), 'billno': 'tampered'})),
     wrong_key=lambda env, order: _midas(order, appkey='not-the-appkey'),
     wrong_amount=lambda env, order: _midas(order, amt='500'),
     wrong_merchant=lambda env, order: _midas(order, appid='1450009999'),
-    malformed=(Sent('GET', '/notify/midas'), Sent('GET', '/notify/midas?sig=x&sig=y')),
+    malformed=tuple(Sent('GET', '/notify/midas' + query) for query in (
+        '', '?sig=x&sig=y', '?sig=abc', '?openid=a&openid=b&sig=x', '?billno=1', '?%FF=1&sig=2')),
     another_payment={'billno': '-APPDJSX21374-20251122-1599999999'},
     # The kit's orders are item purchases (道具直购): closing one asks Midas nothing, and none is
     # refunded (coin payments are, tests/test_midas_coins.py).
@@ -208,6 +234,8 @@ MIDAS = Kit(
 # ---- WeChat Pay v2 and v3 ------------------------------------------------------------------
 
 V2_FAIL = b'<xml><return_code><![CDATA[FAIL]]></return_code>'
+V2_REASONS = {'signature': 'invalid signature', 'amount': 'amount does not match the order',
+              'merchant': 'not our appid or mch_id'}
 
 
 def _wechat(env):
@@ -266,15 +294,22 @@ WECHATPAY_V2 = Kit(
     success=text('<xml><return_code><![CDATA[SUCCESS]]></return_code>'
                  '<return_msg><![CDATA[OK]]></return_msg></xml>', 200),
     failure=prefixed(V2_FAIL),
+    refused=lambda reason: V2_FAIL + f'<return_msg><![CDATA[{V2_REASONS[reason]}]]></return_msg></xml>'.encode(),
+    content_type='text/xml',
     create=lambda env: _wechat(env).unifiedorder(),
-    paid=lambda env, order, **change: _wechat_v2(order, **change),
+    paid=lambda env, order, **change: _wechat_v2(order, **change), trade_no='4200001234202611220000000001',
     tampered=lambda env, order: Sent('POST', '/notify/wechatpay', XML, v2_xml(
         payment_fields(order['out_trade_no'])).replace(b'4200001234202611220000000001', b'4200001234202611229999999999')),
     wrong_key=lambda env, order: _wechat_v2(order, key='x' * 32),
     wrong_amount=lambda env, order: _wechat_v2(order, total_fee='500'),
     wrong_merchant=lambda env, order: _wechat_v2(order, mch_id='1900009999'),
-    malformed=(Sent('POST', '/notify/wechatpay', XML, b'<xml>'), Sent('POST', '/notify/wechatpay', XML, b''),
-               Sent('POST', '/notify/wechatpay', XML, b'<?xml version="1.0" encoding="GBK"?><xml/>')),
+    malformed=tuple(Sent('POST', '/notify/wechatpay', XML, body) for body in (
+        b'<xml>', b'', b'<?xml version="1.0" encoding="GBK"?><xml/>', b'not xml',
+        b'<xml><return_code>SUCCESS</return_code>', b'<other><return_code>SUCCESS</return_code></other>',
+        b'<xml><return_code>SUCCESS</return_code><return_code>SUCCESS</return_code></xml>',
+        b'<xml><return_code><a>SUCCESS</a></return_code></xml>',
+        b'<xml><return_code>FAIL</return_code><return_msg>x</return_msg></xml>',
+        b'<xml><return_code>SUCCESS</return_code><sign>x</sign></xml>')),
     another_payment={'transaction_id': '4200001234202611229999999991'},
     close=lambda env, order: _wechat(env).v2('/pay/closeorder', lambda sent: {}),
     refund=lambda env, order: _wechat_v2_refund(env),
@@ -300,8 +335,10 @@ WECHATPAY_V3 = Kit(
     client_params=frozenset({'appId', 'timeStamp', 'nonceStr', 'package', 'signType', 'paySign'}),
     success=text('', 204),
     failure=prefixed(b'{"code": "FAIL"'),
+    refused=lambda reason: f'{{"code": "FAIL", "message": "refused: {reason}"}}'.encode(),
+    content_type='application/json',
     create=lambda env: _wechat(env).jsapi(),
-    paid=lambda env, order, **change: _wechat_v3(env, order, **change),
+    paid=lambda env, order, **change: _wechat_v3(env, order, **change), trade_no='4200001234202611220000000002',
     tampered=lambda env, order: _wechat_v3_tampered(env, order),
     wrong_key=lambda env, order: _wechat_v3(env, order, signer=env.wechatpay_keys.merchant),
     wrong_amount=lambda env, order: _wechat_v3(env, order, amount={'total': 500, 'payer_total': 500,

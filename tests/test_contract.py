@@ -3,11 +3,13 @@
 Every provider module lists what it can do and has the functions of what it
 lists, and nothing else; every notify route answers a valid notification with
 its provider's exact success bytes and pays the order once, in one DynamoDB
-request, and answers a duplicate with the same bytes in one request (many at
-once: tests/test_exactly_once.py); and it
-refuses a tampered one, one signed with another key, one of another amount,
-one for another merchant or app, and malformed ones, with its provider's
-failure answer, changing nothing.
+request, with the provider's trade number, one order.paid event holding the
+order as the API shows it, and the notification stored as received; it
+answers a duplicate with the same bytes in one request (many at once:
+tests/test_exactly_once.py); and it refuses a tampered one, one signed with
+another key, one of another amount, one for another merchant or app, and
+malformed ones, with its provider's failure answer (to the byte where the
+answer names the reason), changing nothing but the record of the refusal.
 
 What else happens follows what the provider module lists: closing an order
 asks the provider once where it closes orders and closes it here in any case;
@@ -19,19 +21,21 @@ promises in their own format.
 """
 import inspect
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from chalicelib import aws, clock, compensation, providers
 from chalicelib.providers import contract
-from chalicelib.providers.contract import Billable, Closable, Queryable, Refundable
+from chalicelib.providers.contract import Billable, Closable, Queryable, Refundable, Rejected
+from chalicelib.store import dynamo
 from tests import table
 from tests.bill_fixtures import BILL_DATE
 from tests.cloudmarket_fixtures import create_body, deliver, frozen, signed_query  # noqa: F401 (fixture)
 from tests.contract_fixtures import client, env, kit, order, send  # noqa: F401 (fixtures)
 from tests.conftest import CLOUDMARKET_WEBSITE, PUBLIC_URL
 from tests.contract_kits import JSON, KITS, REFUND_NO
-from tests.helpers import FORM, SECRET, body_json, post_json, table_items
+from tests.helpers import FORM, PUBLISHABLE, SECRET, body_json, event_bodies, post_json, table_items
 
 # Past every provider's wait before an order may be closed (WeChat Pay: 5 minutes after it was
 # made) and past compensation.QUERY_AFTER.
@@ -107,15 +111,42 @@ def assert_unchanged(order):
     assert [item for item in table_items('EVENT#')] == []
 
 
+def answered(kit, response, expected):
+    """The response is the answer `expected` (kit.success, kit.failure), in the provider's content type."""
+    content_type = response.headers.get('Content-Type') if response.body else None
+    return expected(response) and content_type == (kit.content_type if response.body else None)
+
+
+def stored_notification():
+    """The one notification record in the table."""
+    [item] = table_items('NOTIFY#')
+    return dynamo.from_item(item)
+
+
+def assert_stored_as_sent(record, sent):
+    """The record holds the request as the provider sent it: method, path, query, body, headers."""
+    url = urlsplit(sent.path)
+    assert (record['method'], record['path'], record['body']) == (sent.method, url.path, sent.body)
+    assert parse_qsl(record['query'], keep_blank_values=True) == parse_qsl(url.query, keep_blank_values=True)
+    assert {name.lower(): value for name, value in sent.headers.items()}.items() <= record['headers'].items()
+
+
 def test_a_valid_notification_pays_the_order_in_one_request(kit, env, client, order, requests_made):
+    sent = kit.paid(env, order)
     requests_made.clear()
-    response = send(client, kit.paid(env, order))
-    assert kit.success(response), response.body
+    response = send(client, sent)
+    assert answered(kit, response, kit.success), response.body
     assert requests_made == ['TransactWriteItems']
     stored = table.order(order['order_id'])
-    assert (stored['status'], stored['version'], stored['paid_amount']) == ('PAID', 2, 600)
-    [event] = table_items('EVENT#')
-    assert event['type']['S'] == 'order.paid'
+    assert (stored['status'], stored['version'], stored['paid_amount'], stored['provider_trade_no']) == (
+        'PAID', 2, 600, kit.trade_no)
+    shown = body_json(client.http.get(f'/orders/{order["order_id"]}', headers=PUBLISHABLE))
+    assert (shown['status'], shown['provider_trade_no']) == ('PAID', kit.trade_no) and shown['paid_at']
+    [event] = event_bodies()
+    assert (event['type'], event['data']['order']) == ('order.paid', shown)
+    record = stored_notification()
+    assert (record['verdict'], record['out_trade_no']) == ('applied', order['out_trade_no'])
+    assert_stored_as_sent(record, sent)
 
 
 def test_a_duplicate_is_answered_success_in_one_request_and_changes_nothing(kit, env, client, order,
@@ -124,24 +155,31 @@ def test_a_duplicate_is_answered_success_in_one_request_and_changes_nothing(kit,
     assert kit.success(send(client, sent))
     paid = table.order(order['order_id'])
     requests_made.clear()
-    assert kit.success(send(client, sent))
+    assert answered(kit, send(client, sent), kit.success)
     assert requests_made == ['TransactWriteItems']
     assert table.order(order['order_id']) == paid and len(table_items('EVENT#')) == 1
+    assert stored_notification()['verdict'] == 'applied'
 
 
-@pytest.mark.parametrize('case', ['tampered', 'wrong_key', 'wrong_amount', 'wrong_merchant'])
+# Why each notification that must not pay is refused (contract.Rejected's codes).
+REASONS = {'tampered': Rejected.SIGNATURE, 'wrong_key': Rejected.SIGNATURE, 'wrong_amount': Rejected.AMOUNT,
+           'wrong_merchant': Rejected.MERCHANT}
+
+
+@pytest.mark.parametrize('case', list(REASONS))
 def test_a_notification_that_must_not_pay_is_refused_in_the_providers_format(kit, env, client, order, case):
     response = send(client, getattr(kit, case)(env, order))
-    assert kit.failure(response), (case, response.status_code, response.body)
+    assert answered(kit, response, kit.failure), (case, response.status_code, response.body)
+    assert response.body == kit.refused(REASONS[case]), case
     assert_unchanged(order)
-    [record] = table_items('NOTIFY#')
-    assert record['verdict']['S'] == 'rejected'
+    record = stored_notification()
+    assert record['verdict'] == 'rejected' and record['reason'].startswith(f'{REASONS[case]}: '), record['reason']
 
 
 def test_malformed_notifications_are_refused_in_the_providers_format(kit, env, client, order):
     for sent in kit.malformed:
         response = send(client, sent)
-        assert kit.failure(response) and 400 <= response.status_code < 500, (sent, response.body)
+        assert answered(kit, response, kit.failure) and 400 <= response.status_code < 500, (sent, response.body)
     assert_unchanged(order)
 
 
@@ -150,7 +188,7 @@ def test_a_disabled_provider_answers_in_its_own_format(kit, env, client, order, 
     from tests.conftest import reset_caches
     reset_caches()
     response = send(client, kit.paid(env, order))
-    assert kit.failure(response), response.body
+    assert answered(kit, response, kit.failure), response.body
 
 
 def event_types():

@@ -90,7 +90,7 @@ def test_a_payment_whose_write_fails_changes_nothing_and_its_retry_pays_once(kit
     before, sent = everything(), kit.paid(env, order)
     fault = Fault('TransactWriteItems', 'before', error)
     response = send(client, sent)
-    assert fault.fired == 1 and kit.failure.at(500)(response), response.body
+    assert fault.fired == 1 and kit.fault_answer()(response), response.body
     assert everything() == before
     assert kit.success(send(client, sent))
     assert_paid_once(order)
@@ -103,7 +103,7 @@ def test_a_payment_whose_answer_is_lost_is_paid_once_when_retried(kit, env, clie
     sent = kit.paid(env, order)
     fault = Fault('TransactWriteItems', 'after', timed_out)
     response = send(client, sent)
-    assert fault.fired == 1 and kit.failure.at(500)(response), response.body
+    assert fault.fired == 1 and kit.fault_answer()(response), response.body
     assert_paid_once(order)
     paid = everything()
     assert kit.success(send(client, sent))
@@ -120,7 +120,7 @@ def test_a_second_payment_whose_write_fails_records_nothing_and_its_retry_record
     before, again = everything(), kit.paid(env, order, **kit.another_payment)
     fault = Fault('TransactWriteItems', 'before', error, call=2)
     response = send(client, again)
-    assert fault.fired == 1 and kit.failure.at(500)(response), response.body
+    assert fault.fired == 1 and kit.fault_answer()(response), response.body
     assert everything() == before
     assert kit.success(send(client, again))
     assert_paid_again_once(order)
@@ -132,7 +132,7 @@ def test_a_second_payment_whose_answer_is_lost_is_recorded_once_when_retried(kit
     again = kit.paid(env, order, **kit.another_payment)
     fault = Fault('TransactWriteItems', 'after', timed_out, call=2)
     response = send(client, again)
-    assert fault.fired == 1 and kit.failure.at(500)(response), response.body
+    assert fault.fired == 1 and kit.fault_answer()(response), response.body
     assert_paid_again_once(order)
     recorded = everything()
     assert kit.success(send(client, again))
@@ -154,7 +154,7 @@ def test_a_refusal_that_cannot_be_recorded_is_still_refused_and_its_retry_record
     before, sent = everything(), getattr(kit, refusal)(env, order)
     fault = Fault('UpdateItem', 'before', error)
     response = send(client, sent)
-    assert fault.fired == 1 and kit.failure.at(500)(response), response.body
+    assert fault.fired == 1 and kit.fault_answer()(response), response.body
     assert everything() == before
     assert kit.failure(send(client, sent))
     assert_refused(order, seen=1)
@@ -166,7 +166,7 @@ def test_a_refusal_whose_answer_is_lost_is_refused_again_and_counted(kit, env, c
     sent = getattr(kit, refusal)(env, order)
     fault = Fault('UpdateItem', 'after', timed_out)
     response = send(client, sent)
-    assert fault.fired == 1 and kit.failure.at(500)(response), response.body
+    assert fault.fired == 1 and kit.fault_answer()(response), response.body
     assert_refused(order, seen=1)
     assert kit.failure(send(client, sent))
     assert_refused(order, seen=2)
@@ -224,6 +224,6 @@ def test_a_dynamodb_that_never_answers_gets_the_provider_its_failure_within_the_
     with FrozenServer() as frozen:
         env.configure(PAYGATE_DYNAMODB_ENDPOINT=frozen.url)
         response = send(client, sent)
-        assert kit.failure.at(500)(response), response.body
+        assert kit.fault_answer()(response), response.body
         assert len(frozen.accepted) == aws.MAX_ATTEMPTS
     survived('DynamoDB frozen', f'failure after {aws.MAX_ATTEMPTS} bounded attempts')

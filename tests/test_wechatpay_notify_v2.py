@@ -1,4 +1,5 @@
-"""POST /notify/wechatpay (API v2 XML): payments and refunds, what WeChat is answered, what changes."""
+"""POST /notify/wechatpay (API v2 XML): what only v2 has (its signed fields, sign types, hostile XML, refunds in
+req_info); the cases every notify route shares are in tests/test_contract.py."""
 import logging
 
 import pytest
@@ -60,17 +61,6 @@ def assert_unchanged(order_id):
     assert items('EVENT#') == []
 
 
-def test_valid_notification_pays_the_order(client, order):
-    body = v2_xml(payment_fields(order['out_trade_no']))
-    assert_success(notify(client, body))
-    stored = table.order(order['order_id'])
-    assert stored['status'] == 'PAID' and stored['provider_trade_no'] == '4200001234202611220000000001'
-    [event] = items('EVENT#')
-    assert event['type']['S'] == 'order.paid'
-    record = table.notification('wechatpay', '4200001234202611220000000001')
-    assert record['verdict'] == 'applied' and record['body'] == body
-
-
 def test_unknown_fields_are_signed_too(client, order):
     fields = payment_fields(order['out_trade_no'], coupon_fee='0', coupon_type_0='CASH', new_field_2027='x')
     assert_success(notify(client, v2_xml(fields)))
@@ -92,12 +82,6 @@ def test_each_tampered_field_is_refused(client, order, field):
     assert record['verdict']['S'] == 'rejected'
 
 
-def test_signed_with_another_key_is_refused(client, order):
-    body = v2_xml(payment_fields(order['out_trade_no']), key='0' * 32)
-    assert_fail(notify(client, body), 'invalid signature')
-    assert_unchanged(order['order_id'])
-
-
 @pytest.mark.parametrize('total_fee', ['599', '601', '6', '60000', '6.00', '-600'])
 def test_wrong_amount_is_refused(client, order, total_fee):
     body = v2_xml(payment_fields(order['out_trade_no'], total_fee=total_fee))
@@ -105,9 +89,9 @@ def test_wrong_amount_is_refused(client, order, total_fee):
     assert_unchanged(order['order_id'])
 
 
-@pytest.mark.parametrize('change', [{'appid': 'wx0000000000000000'}, {'mch_id': '1900000999'}])
-def test_another_appid_or_merchant_is_refused(client, order, change):
-    body = v2_xml(payment_fields(order['out_trade_no'], **change))
+def test_another_appid_is_refused(client, order):
+    """WeChat names the app beside the merchant (another mch_id: tests/test_contract.py, wrong_merchant)."""
+    body = v2_xml(payment_fields(order['out_trade_no'], appid='wx0000000000000000'))
     assert_fail(notify(client, body), 'not our appid or mch_id')
     assert_unchanged(order['order_id'])
 
@@ -124,16 +108,6 @@ def test_a_failed_payment_is_acknowledged_and_changes_nothing(client, order):
     assert_unchanged(order['order_id'])
     [record] = items('NOTIFY#')
     assert record['verdict']['S'] == 'ignored' and 'ORDERCLOSED' in record['reason']['S']
-
-
-def test_duplicate_is_answered_success_and_changes_nothing(client, order):
-    body = v2_xml(payment_fields(order['out_trade_no']))
-    assert_success(notify(client, body))
-    paid = table.order(order['order_id'])
-    assert_success(notify(client, body))
-    assert table.order(order['order_id']) == paid
-    assert len(items('EVENT#')) == 1
-    assert table.notification('wechatpay', '4200001234202611220000000001')['verdict'] == 'applied'  # a verified duplicate costs no write
 
 
 @pytest.mark.parametrize('order_type, sent_type', [('HMAC-SHA256', 'HMAC-SHA256'), ('MD5', 'HMAC-SHA256'),
@@ -166,15 +140,9 @@ BILLION_LAUGHS = b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">' + b
 ) + b']><xml><return_code>&lol9;</return_code></xml>'
 
 
-@pytest.mark.parametrize('body', [
-    XXE, BILLION_LAUGHS, b'', b'not xml', b'<xml><return_code>SUCCESS</return_code>',
-    b'<other><return_code>SUCCESS</return_code></other>',
-    b'<xml><return_code>SUCCESS</return_code><return_code>SUCCESS</return_code></xml>',
-    b'<xml><return_code><a>SUCCESS</a></return_code></xml>',
-    b'<xml><return_code>FAIL</return_code><return_msg>x</return_msg></xml>',
-    b'<xml><return_code>SUCCESS</return_code><sign>x</sign></xml>',
-])
-def test_malformed_and_hostile_xml_is_refused(client, order, body):
+@pytest.mark.parametrize('body', [XXE, BILLION_LAUGHS], ids=['xxe', 'billion_laughs'])
+def test_hostile_xml_is_refused_without_expanding_entities(client, order, body):
+    """Other malformed XML: tests/test_contract.py, the wechatpay kit's malformed bodies."""
     response = notify(client, body)
     assert_fail(response)
     assert b'root:' not in response.body
