@@ -11,6 +11,7 @@ deadline is not sent (chalicelib/deadline.py), so a request that makes
 several stays inside API Gateway's 29 s and the functions' timeouts.
 """
 import contextlib
+import functools
 import gc
 import os
 import threading
@@ -41,6 +42,15 @@ def client(service):
 def _create(service):
     with _long_lived():
         return _new_client(service)
+
+
+@functools.cache
+def dynamodb_types():
+    """boto3's (TypeSerializer, TypeDeserializer). A notification may need them before any client is
+    made (its item is built first), so boto3 may be imported here: as for a client, unwatched."""
+    with _long_lived():
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+    return TypeSerializer, TypeDeserializer
 
 
 @contextlib.contextmanager

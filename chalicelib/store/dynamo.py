@@ -51,8 +51,8 @@ def key(pk, sk):
 
 
 def _serializer():
-    from boto3.dynamodb.types import TypeSerializer
-    return TypeSerializer()
+    serializer, _ = aws.dynamodb_types()
+    return serializer()
 
 
 def to_attr(value):
@@ -66,8 +66,8 @@ def to_item(mapping):
 
 
 def from_item(item):
-    from boto3.dynamodb.types import TypeDeserializer
-    deserializer = TypeDeserializer()
+    _, deserializer_type = aws.dynamodb_types()
+    deserializer = deserializer_type()
     return {k: _plain(deserializer.deserialize(v)) for k, v in item.items()}
 
 
