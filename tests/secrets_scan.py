@@ -31,6 +31,9 @@ PUBLIC_SETTINGS = frozenset({
 })
 # Shorter values ('k', 'sk') are placeholders of input-validation tests and would match ordinary text.
 MIN_LENGTH = 8
+# Nor is a value of so few distinct characters ('00000000', 'aaaa…': what the fuzzer sends as a payer's
+# token) a secret: it would match other generated text.
+MIN_DISTINCT = 4
 # Hits the terminal summary shows; one leak usually repeats in many tests.
 SHOWN_HITS = 20
 # A value longer than this without PEM armour (a bare base64 key) is searched for by its middle part.
@@ -92,7 +95,8 @@ class Scan:
             return
         with self._lock:
             for fragment in fragments(value):
-                if len(fragment) >= MIN_LENGTH and fragment not in self.secrets:
+                if len(fragment) >= MIN_LENGTH and len(set(fragment)) >= MIN_DISTINCT \
+                        and fragment not in self.secrets:
                     self.secrets[fragment] = name
             self._values = tuple(self.secrets)
 

@@ -30,6 +30,14 @@ def test_a_masked_secret_is_not_a_hit():
     assert (scan.scanned, scan.hits) == (1, [])
 
 
+def test_a_generated_value_of_few_distinct_characters_is_not_learnt_as_a_secret():
+    scan = Scan()
+    scan.learn('Midas payer openkey', '00000000')
+    scan.learn('Midas payer openkey', 'abababab')
+    scan.check_record(record('bad sig on billno %s', '0000000000000000abababab'))
+    assert (scan.secrets, scan.hits) == ({}, [])
+
+
 def test_a_pem_key_is_found_by_its_body_wherever_its_lines_are_broken_and_not_by_its_armour():
     scan = Scan()
     pem = KeyPair().private_pem
