@@ -95,11 +95,10 @@ def api(handler):
             return handler(*args, **kwargs)
         except Exception as exc:
             error = as_api_error(exc)
-            if isinstance(exc, deadline.OutOfTime):
+            if error is None or isinstance(exc, deadline.OutOfTime):
                 log_failure(exc, handler.__name__)
             if error is not None:
                 return json_response(error.status, error.body())
-            log_failure(exc, handler.__name__)
             return json_response(500, {'error': {'code': 'internal_error',
                                                  'message': 'something went wrong on our side'}})
     return wrapped

@@ -85,12 +85,16 @@ def assert_paid_once(order):
     assert event_types() == ['order.paid'] and verdicts() == [('applied', 1)]
 
 
+def assert_told_to_retry(client, kit, fault, sent):
+    """`sent` meets the fault once and gets the provider's answer to a failure, so the provider retries."""
+    response = send(client, sent)
+    assert fault.fired == 1 and kit.fault_answer()(response), response.body
+
 @BEFORE_THE_WRITE
 def test_a_payment_whose_write_fails_changes_nothing_and_its_retry_pays_once(kit, env, client, order, error):
     before, sent = everything(), kit.paid(env, order)
     fault = Fault('TransactWriteItems', 'before', error)
-    response = send(client, sent)
-    assert fault.fired == 1 and kit.fault_answer()(response), response.body
+    assert_told_to_retry(client, kit, fault, sent)
     assert everything() == before
     assert kit.success(send(client, sent))
     assert_paid_once(order)
@@ -102,8 +106,7 @@ def test_a_payment_whose_answer_is_lost_is_paid_once_when_retried(kit, env, clie
     and the retry is the duplicate the committed record refuses."""
     sent = kit.paid(env, order)
     fault = Fault('TransactWriteItems', 'after', timed_out)
-    response = send(client, sent)
-    assert fault.fired == 1 and kit.fault_answer()(response), response.body
+    assert_told_to_retry(client, kit, fault, sent)
     assert_paid_once(order)
     paid = everything()
     assert kit.success(send(client, sent))
@@ -119,8 +122,7 @@ def test_a_second_payment_whose_write_fails_records_nothing_and_its_retry_record
     assert kit.success(send(client, kit.paid(env, order)))
     before, again = everything(), kit.paid(env, order, **kit.another_payment)
     fault = Fault('TransactWriteItems', 'before', error, call=2)
-    response = send(client, again)
-    assert fault.fired == 1 and kit.fault_answer()(response), response.body
+    assert_told_to_retry(client, kit, fault, again)
     assert everything() == before
     assert kit.success(send(client, again))
     assert_paid_again_once(order)
@@ -131,8 +133,7 @@ def test_a_second_payment_whose_answer_is_lost_is_recorded_once_when_retried(kit
     assert kit.success(send(client, kit.paid(env, order)))
     again = kit.paid(env, order, **kit.another_payment)
     fault = Fault('TransactWriteItems', 'after', timed_out, call=2)
-    response = send(client, again)
-    assert fault.fired == 1 and kit.fault_answer()(response), response.body
+    assert_told_to_retry(client, kit, fault, again)
     assert_paid_again_once(order)
     recorded = everything()
     assert kit.success(send(client, again))
@@ -153,8 +154,7 @@ def test_a_refusal_that_cannot_be_recorded_is_still_refused_and_its_retry_record
         kit, env, client, order, refusal, error):
     before, sent = everything(), getattr(kit, refusal)(env, order)
     fault = Fault('UpdateItem', 'before', error)
-    response = send(client, sent)
-    assert fault.fired == 1 and kit.fault_answer()(response), response.body
+    assert_told_to_retry(client, kit, fault, sent)
     assert everything() == before
     assert kit.failure(send(client, sent))
     assert_refused(order, seen=1)
@@ -165,8 +165,7 @@ def test_a_refusal_that_cannot_be_recorded_is_still_refused_and_its_retry_record
 def test_a_refusal_whose_answer_is_lost_is_refused_again_and_counted(kit, env, client, order, refusal):
     sent = getattr(kit, refusal)(env, order)
     fault = Fault('UpdateItem', 'after', timed_out)
-    response = send(client, sent)
-    assert fault.fired == 1 and kit.fault_answer()(response), response.body
+    assert_told_to_retry(client, kit, fault, sent)
     assert_refused(order, seen=1)
     assert kit.failure(send(client, sent))
     assert_refused(order, seen=2)
